@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Runs every benchmark on SQLite and on PostgreSQL; results go to bench/results/*.json (about 5 minutes).
+# Usage: bench/run_all.sh [--sqlite-only]
+# - installs what is missing first (scripts/setup.sh: the venv, and wrk from scripts/debian-packages.txt)
+# - PostgreSQL: BENCH_PG_URL (default postgresql+asyncpg://postgres@127.0.0.1:5432/postgres) must reach a server
+#   where throwaway databases can be created; each benchmark creates its own and drops it afterwards
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+backends=(sqlite postgres)
+[ "${1:-}" = "--sqlite-only" ] && backends=(sqlite)
+
+# scripts/setup.sh installs the venv and the Debian packages of scripts/debian-packages.txt (wrk among them).
+if [ ! -x .venv/bin/centrex ] || ! command -v wrk >/dev/null 2>&1; then
+  bash scripts/setup.sh
+fi
+PY=.venv/bin/python
+export BENCH_PG_URL="${BENCH_PG_URL:-postgresql+asyncpg://postgres@127.0.0.1:5432/postgres}"
+
+if [[ " ${backends[*]} " == *" postgres "* ]]; then
+  if ! "$PY" - <<'EOF'
+import asyncio, os
+from sqlalchemy.ext.asyncio import create_async_engine
+
+async def ping() -> None:
+    engine = create_async_engine(os.environ["BENCH_PG_URL"])
+    try:
+        async with engine.connect() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+    finally:
+        await engine.dispose()
+
+asyncio.run(ping())
+EOF
+  then
+    echo "run_all: PostgreSQL not reachable at $BENCH_PG_URL (set BENCH_PG_URL or pass --sqlite-only)" >&2
+    exit 2
+  fi
+fi
+
+start=$(date +%s)
+for backend in "${backends[@]}"; do
+  "$PY" bench/api_list.py --backend "$backend"
+  "$PY" bench/create_extensions.py --backend "$backend"
+done
+
+"$PY" - "${backends[@]}" <<'EOF'
+import json, sys
+from pathlib import Path
+
+results = Path("bench/results")
+print("\nsummary")
+for backend in sys.argv[1:]:
+    a = json.loads((results / f"api_list-{backend}.json").read_text())
+    c = json.loads((results / f"create_extensions-{backend}.json").read_text())
+    print(f"  {backend:8s} api_list: centrex {a['centrex']['rps']:.0f} req/s vs bare {a['bare']['rps']:.0f} req/s"
+          f" = {a['ratio']:.3f} (goal {a['goal']}) {'PASS' if a['passed'] else 'FAIL'}")
+    print(f"  {backend:8s} create_extensions: {c['created']} in {c['elapsed_seconds']:.1f}s"
+          f" = {c['rate_per_second']:.0f}/s, errors {c['errors']} {'PASS' if c['passed'] else 'FAIL'}")
+EOF
+echo "run_all: done in $(( $(date +%s) - start ))s"

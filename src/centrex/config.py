@@ -1,0 +1,125 @@
+"""Settings: defaults in code, an optional TOML file, and ``CENTREX_*`` environment variables on top.
+
+The same keys work on the command line of ``centrex serve`` (``--data-dir``, ``--http``, ``--database-url``).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+
+def _split_hostport(value: str, default_port: int) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep:
+        return value, default_port
+    host = host.strip("[]")
+    return host or "127.0.0.1", int(port)
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    """Reads ``CENTREX_CONFIG`` (a TOML file) when it is set."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        import os
+
+        path = os.environ.get("CENTREX_CONFIG")
+        if not path:
+            return {}
+        with open(path, "rb") as fh:
+            data: dict[str, Any] = tomllib.load(fh)
+        return data
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CENTREX_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("./var"), description="Where the SQLite database and secrets live.")
+    http: str = Field(default="127.0.0.1:8080", description="HOST:PORT of the HTTP API.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy async URL; default sqlite+aiosqlite under data_dir."
+    )
+    public_url: str | None = Field(default=None, description="Base URL printed and used in links.")
+    admin_username: str = "admin"
+    admin_password: str | None = Field(default=None, description="First platform admin password.")
+    secret_key: str | None = Field(default=None, description="Key for encrypting stored secrets (base64).")
+    platform_domain: str = Field(default="pbx.local", description="Parent domain of tenant SIP domains.")
+    auto_migrate: bool = True
+    log_level: str = "info"
+    log_json: bool = False
+
+    # API conventions
+    page_max: int = Field(default=500, ge=1, le=10_000)
+    page_default: int = Field(default=50, ge=1)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    max_upload_bytes: int = Field(default=25 * 1_048_576, ge=1024, description="Cap for audio/CSV uploads.")
+    trunk_private_addresses: bool = Field(
+        default=False,
+        description="Allow trunks (and IP ACLs) on private, loopback and documentation addresses (labs, tests).",
+    )
+    idempotency_ttl_seconds: int = 24 * 3600
+    rate_limit_per_key: float = Field(default=50.0, description="Sustained requests/s per credential.")
+    rate_limit_key_burst: int = 200
+    rate_limit_per_ip: float = Field(default=100.0, description="Sustained requests/s per client IP.")
+    rate_limit_ip_burst: int = 400
+    login_max_failures: int = 5
+    login_lock_seconds: float = 30.0
+    login_lock_max_seconds: float = 900.0
+    session_ttl_seconds: int = 8 * 3600
+    principal_cache_seconds: float = 2.0
+    response_cache_seconds: float = Field(
+        default=1.0, ge=0, description="Lifetime of cached GET answers (0 disables); local changes apply at once."
+    )
+    key_rotation_overlap_seconds: int = 3600
+    cookie_secure: bool = False
+
+    @field_validator("http")
+    @classmethod
+    def _check_http(cls, value: str) -> str:
+        _split_hostport(value, 8080)
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _TomlSource(settings_cls))
+
+    @cached_property
+    def http_host(self) -> str:
+        return _split_hostport(self.http, 8080)[0]
+
+    @cached_property
+    def http_port(self) -> int:
+        return _split_hostport(self.http, 8080)[1]
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'centrex.db').resolve()}"
+
+    @property
+    def blob_dir(self) -> Path:
+        """Where audio blobs (prompts, greetings, voicemail) are stored, by content digest."""
+        return self.data_dir / "blobs"
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = self.http_host if self.http_host not in ("0.0.0.0", "::") else "127.0.0.1"  # noqa: S104
+        return f"http://{host}:{self.http_port}"

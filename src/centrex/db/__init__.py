@@ -1,0 +1,1 @@
+"""Persistence: declarative models, engines and sessions, change tracking (audit, outbox, references), migrations."""

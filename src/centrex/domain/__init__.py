@@ -1,0 +1,1 @@
+"""Pure domain code: identifiers, errors, tenancy and permissions, numbers. Imports nothing of ours."""

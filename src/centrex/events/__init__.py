@@ -1,0 +1,1 @@
+"""Events: the transactional outbox (now), relay, bus and stream (later)."""

@@ -1,0 +1,1 @@
+"""Resource slices: one package per resource (router, schemas, service, repository)."""

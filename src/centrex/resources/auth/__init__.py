@@ -1,0 +1,1 @@
+"""Log in / log out (session cookie), who am I, change my password."""

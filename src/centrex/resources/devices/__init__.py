@@ -1,0 +1,1 @@
+"""Devices: provisionable phones bound to extensions."""

@@ -1,0 +1,1 @@
+"""A tenant's events as recorded in the outbox, read-only."""

@@ -1,0 +1,1 @@
+"""Phone numbers (DIDs) assigned to tenants."""

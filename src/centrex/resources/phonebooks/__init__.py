@@ -1,0 +1,1 @@
+"""Phonebooks (contact sources): company-wide or personal to one user; CSV import of contacts."""

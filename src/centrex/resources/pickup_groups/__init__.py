@@ -1,0 +1,1 @@
+"""Pickup groups: extensions that may pick up each other's ringing calls."""

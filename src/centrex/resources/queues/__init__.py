@@ -1,0 +1,1 @@
+"""Call queues (ACD), their agents and the agents' state (login, logout, pause)."""

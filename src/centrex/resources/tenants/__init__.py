@@ -1,0 +1,1 @@
+"""Tenants: the platform → reseller → tenant tree, limits, templates, suspension."""

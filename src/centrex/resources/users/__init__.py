@@ -1,0 +1,1 @@
+"""Users of a tenant: administrators and end users who log in."""

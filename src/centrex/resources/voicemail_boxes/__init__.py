@@ -1,0 +1,1 @@
+"""Voicemail boxes: personal or shared mailboxes, PIN, greetings, e-mail delivery, retention."""

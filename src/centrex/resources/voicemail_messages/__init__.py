@@ -1,0 +1,1 @@
+"""Voicemail messages: listed, played, moved between folders, marked heard and deleted under their mailbox."""

@@ -1,0 +1,1 @@
+"""Credentials: password hashing, API key material, secret encryption, rate limiting and login guards."""
