@@ -30,9 +30,11 @@ from centrex.config import Settings
 from centrex.db import migrate
 from centrex.db.engine import Database
 from centrex.logging import configure as configure_logging
+from centrex.resources.media.blobs import install as install_blob_gc
 from centrex.resources.registry import router_modules
 from centrex.security.ratelimit import LoginGuard, TokenBuckets
 from centrex.security.secrets import configure_box, load_key
+from centrex.storage.blobs import BlobStore
 
 log = logging.getLogger("centrex")
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
@@ -77,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     configure_box(load_key(settings.secret_key, settings.data_dir))
     db = Database(settings.resolved_database_url)
+    install_blob_gc(db, BlobStore(settings.blob_dir))  # deleted rows take their unreferenced audio blobs along
     guard = LoginGuard(settings.login_max_failures, settings.login_lock_seconds, settings.login_lock_max_seconds)
     auth = Authenticator(db, guard, settings.principal_cache_seconds)
     tenants = TenantDirectory(settings.principal_cache_seconds)

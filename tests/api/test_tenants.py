@@ -247,3 +247,28 @@ async def test_deleting_a_template_clears_the_origin_of_its_copies(world: World)
     assert copy["template_id"] == template["id"]
     assert (await c.delete(f"/api/v1/tenants/{template['id']}", headers=w.reseller_key)).status_code == 204
     assert (await c.get(f"/api/v1/tenants/{copy['id']}", headers=w.reseller_key)).json()["template_id"] is None
+
+
+async def test_new_tenants_get_an_emergency_route_and_copied_extensions_get_mailboxes(world: World) -> None:
+    w, c = world, world.client
+    template = await w.api.tenant(parent=w.reseller["id"], is_template=True)
+    tkey = await w.api.key(template["id"])
+    ext = await w.api.extension(template["id"], tkey)
+    boxes = f"/api/v1/tenants/{template['id']}/voicemail-boxes"
+    [box] = (await c.get(boxes, headers=tkey)).json()["items"]
+    assert (await c.delete(f"{boxes}/{box['id']}", headers=tkey)).status_code in (204, 409)
+    # The copy takes extensions only: their personal mailboxes are made for them, and the route to 911 exists from
+    # the first moment (read through the events, which a list request would not write).
+    copy = await w.api.tenant(parent=w.reseller["id"], template_id=template["id"], copy_resources=["extensions"])
+    ckey = await w.api.key(copy["id"])
+    events = (await c.get(f"/api/v1/tenants/{copy['id']}/events", params={"limit": 500}, headers=ckey)).json()
+    assert "outbound_route.created" in [e["type"] for e in events["items"]]
+    copied = (await c.get(f"/api/v1/tenants/{copy['id']}/extensions", headers=ckey)).json()["items"]
+    assert [e["number"] for e in copied] == [ext["number"]]
+    [copied_box] = (await c.get(f"/api/v1/tenants/{copy['id']}/voicemail-boxes", headers=ckey)).json()["items"]
+    assert copied_box["number"] == ext["number"] and copied_box["id"] != box["id"]
+    routes = (await c.get(f"/api/v1/tenants/{copy['id']}/outbound-routes", headers=ckey)).json()["items"]
+    assert [r["emergency"] for r in routes] == [True]
+    # Resellers have no dial plan of their own: no route for them.
+    reseller_routes = await c.get(f"/api/v1/tenants/{w.reseller['id']}/outbound-routes", headers=w.reseller_key)
+    assert all(not r["emergency"] for r in reseller_routes.json()["items"])

@@ -597,3 +597,97 @@ def test_client_requests_auth_and_paging() -> None:
         api.tenants.list(kind="reseller")
     assert seen[0].headers["authorization"].startswith("Basic ")
     assert "x-api-key" not in seen[0].headers
+
+
+def test_pbx_configuration_commands(server: str, tmp_path: Path) -> None:
+    """Routing, groups, queues, media and contacts through the CLI, ending with the resolver's answer."""
+    tenant = make_tenant(server)["code"]
+    ext = ok_json(cli(server, "extensions", "create", "-t", tenant, "--number", "201", "--name", "Ann", "--json"))
+    # Outbound routing: the emergency route is there from the start; a trunk and a route through it.
+    routes = ok_json(cli(server, "outbound-routes", "list", "-t", tenant, "--json"))["items"]
+    assert [r["emergency"] for r in routes] == [True]
+    trunk = ok_json(
+        cli(
+            server,
+            *("trunks", "create", "-t", tenant, "--name", "Carrier", "--set", "kind=ip"),
+            *("--set", "host=sip.carrier.example", "--set", 'allowed_ips:=["64.20.1.0/24"]', "--json"),
+        )
+    )
+    # A private source range is refused, with the field named.
+    bad = cli(
+        server,
+        *("trunks", "create", "-t", tenant, "--name", "Bad", "--set", "kind=ip", "--set", "host=h.example"),
+        *("--set", 'allowed_ips:=["10.0.0.0/8"]'),
+    )
+    assert bad.exit_code == 1 and "allowed_ips" in bad.stderr
+    assert trunk["id"] in ok(cli(server, "trunks", "available", "-t", tenant))
+    route = ok_json(
+        cli(
+            server,
+            *("outbound-routes", "create", "-t", tenant, "--name", "National"),
+            *(
+                "--data",
+                json.dumps(
+                    {
+                        "patterns": [{"match": "1NXXNXXXXXX"}],
+                        "destination_class": "national",
+                        "trunk_ids": [trunk["id"]],
+                    }
+                ),
+                "--json",
+            ),
+        )
+    )
+    assert route["trunk_ids"] == [trunk["id"]]
+    listed = ok_json(cli(server, "outbound-routes", "list", "-t", tenant, "--trunk", trunk["id"], "--json"))
+    assert [r["id"] for r in listed["items"]] == [route["id"]]
+
+    # Groups and queues.
+    group = ok_json(
+        cli(
+            server,
+            *("ring-groups", "create", "-t", tenant, "--name", "Support", "--set", "number=600"),
+            *("--set", f'members:=[{{"type": "extension", "extension_id": "{ext["id"]}"}}]', "--json"),
+        )
+    )
+    members = ok_json(
+        cli(server, "ring-groups", "set-members", group["id"], "201", "+12125550199", "-t", tenant, "--json")
+    )
+    assert [m["number"] for m in members] == ["201", "+12125550199"]
+    assert "Ann" in ok(cli(server, "ring-groups", "members", group["id"], "-t", tenant))
+    queue = ok_json(cli(server, "queues", "create", "-t", tenant, "--name", "Sales", "--set", "number=700", "--json"))
+    agent = ok_json(cli(server, "queues", "add-agent", queue["id"], ext["id"], "-t", tenant, "--json"))
+    paused = ok_json(
+        cli(server, "queues", "agent", queue["id"], agent["id"], "pause", "-t", tenant, "--reason", "lunch", "--json")
+    )
+    assert (paused["paused"], paused["pause_reason"]) == (True, "lunch")
+    wrong = cli(server, "queues", "agent", queue["id"], agent["id"], "dance", "-t", tenant)
+    assert wrong.exit_code == 2
+    free = ok(cli(server, "dial-plan", "free", "-t", tenant, "--limit", "3")).split()
+    assert len(free) == 3 and "201" not in free
+    used = ok_json(cli(server, "dial-plan", "numbers", "-t", tenant, "--json"))
+    assert {"201", "600", "700"} <= {n["number"] for n in used}
+
+    # Media: text to speech, then download the WAV.
+    prompt = ok_json(cli(server, "media", "tts", "Welcome to Acme", "-t", tenant, "--name", "welcome", "--json"))
+    wav = tmp_path / "welcome.wav"
+    ok(cli(server, "media", "download", prompt["id"], "-t", tenant, "-o", str(wav)))
+    assert wav.read_bytes()[:4] == b"RIFF" and prompt["duration_ms"] > 300
+    uploaded = ok_json(cli(server, "media", "upload", str(wav), "-t", tenant, "--name", "again", "--json"))
+    assert uploaded["sha256"] == prompt["sha256"]
+
+    # Contacts: CSV import into a phonebook, find by number, export.
+    book = ok_json(cli(server, "phonebooks", "create", "-t", tenant, "--name", "Company", "--json"))
+    csv_file = tmp_path / "contacts.csv"
+    csv_file.write_text("first_name,last_name,business\nBob,Jones,+1 415 555 0142\n", encoding="utf-8")
+    imported = ok_json(cli(server, "phonebooks", "import", book["id"], str(csv_file), "-t", tenant, "--json"))
+    assert imported["created"] == 1, imported
+    found = ok(cli(server, "contacts", "find", "4155550142", "-t", tenant))
+    assert "Bob" in found
+    exported = tmp_path / "out.csv"
+    ok(cli(server, "contacts", "export", "-t", tenant, "-o", str(exported)))
+    assert "Jones" in exported.read_text(encoding="utf-8")
+
+    # The resolver: what extension 201 dialling the ring group gets, step by step.
+    answer = ok(cli(server, "routing", "resolve", "600", "-t", tenant, "--from", "201"))
+    assert "ring_group" in answer and group["id"] in answer

@@ -46,9 +46,9 @@ _SKIP = frozenset(
 )
 
 
-async def _rows(session: AsyncSession, model: Any, *where: Any) -> list[Row]:
+async def _rows(session: AsyncSession, model: Any, *where: Any, keep: frozenset[str] = frozenset()) -> list[Row]:
     table: Table = model.__table__
-    cols = [c for c in table.columns if c.name not in _SKIP]
+    cols = [c for c in table.columns if c.name not in _SKIP or c.name in keep]
     result = await session.execute(select(*cols).where(*where))
     return [dict(r._mapping) for r in result]
 
@@ -115,7 +115,8 @@ async def load(session: AsyncSession, tenant_id: str) -> TenantSnapshot | None:
     for row in await _rows(session, MediaFile, own(MediaFile)):
         snap.media[row["id"]] = row
     trunk_where = or_(own(Trunk), Trunk.tenant_id.in_(ancestors) & Trunk.shared.is_(True)) if ancestors else own(Trunk)
-    for row in await _rows(session, Trunk, trunk_where):
+    # Trunks keep their owner: shared trunks of the tenants above come after the tenant's own (emergency route).
+    for row in await _rows(session, Trunk, trunk_where, keep=frozenset({"tenant_id"})):
         snap.trunks[row["id"]] = row
     numbers = {r["id"]: r for r in await _rows(session, PhoneNumber, own(PhoneNumber))}
     snap.numbers = {r["number"]: r for r in numbers.values()}

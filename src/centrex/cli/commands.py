@@ -216,6 +216,10 @@ class Session:
         self.console.print(table)
 
     def show_items(self, items: list[JSONObject], view: View, caption: str = "") -> None:
+        """Several objects: the JSON array, or a table of the view's columns."""
+        if self.json_output:
+            self.print_json(items)
+            return
         headers = [c.replace("_", " ").capitalize() for c in view.columns]
         table = _table(headers, caption=caption or None, caption_justify="left")
         for item in items:
@@ -416,6 +420,35 @@ def tenant_collection_commands(group: typer.Typer, pick: Pick, view: View, filte
     def delete_object(s: Session, object_id: ObjectIdArg, tenant: TenantOpt) -> None:
         pick(s.api).delete(tenant, object_id)
         s.done(f"Deleted {view.name} {object_id}")
+
+
+NameOpt = Annotated[str | None, typer.Option("--name", help="Display name.")]
+
+
+def json_collection_commands(
+    group: typer.Typer, pick: Pick, view: View, filters: dict[str, Param], *, example: str = ""
+) -> None:
+    """Everything of ``tenant_collection_commands`` plus ``create`` and ``update`` whose fields come from ``--name``,
+    ``--data`` (JSON) and ``--set FIELD=VALUE``: the body is the API's, as documented in docs/ and at /docs."""
+    tenant_collection_commands(group, pick, view, filters)
+    hint = f" Example: {example}" if example else ""
+
+    @api_command(group, "create", help=f"Create a {view.name} (fields from --name, --data and --set).{hint}")
+    def create_object(
+        s: Session, tenant: TenantOpt, name: NameOpt = None, data: DataOpt = None, set_: SetOpt = None
+    ) -> None:
+        s.show(pick(s.api).create(tenant, build_body(data, set_, name=name)), view)
+
+    @api_command(group, "update", help=f"Change a {view.name}: only the fields given are changed.")
+    def update_object(
+        s: Session,
+        object_id: ObjectIdArg,
+        tenant: TenantOpt,
+        name: NameOpt = None,
+        data: DataOpt = None,
+        set_: SetOpt = None,
+    ) -> None:
+        s.show(pick(s.api).update(tenant, object_id, build_body(data, set_, name=name)), view)
 
 
 EnabledOpt = Annotated[bool | None, typer.Option("--enabled/--disabled", help="Enable or disable.")]

@@ -22,9 +22,9 @@ from centrex import __version__
 from centrex.client.errors import CentrexAPIError, CentrexConnectionError, CentrexResponseError
 from centrex.client.features import Ivrs, TimeConditions, VoicemailBoxes
 from centrex.client.groups import Conferences, ExtensionGroups, PickupGroups, Queues, RingGroups
-from centrex.client.media import Contacts, Media, MohClasses, Phonebooks
+from centrex.client.media import Contacts, Media, MohClasses, Phonebooks, VoicemailMessages
 from centrex.client.resources import ApiKeys, AuditLog, Devices, Events, Extensions, Numbers, Tenants, Users
-from centrex.client.routing import CallerIdBlocks, InboundRoutes, OutboundRoutes, Trunks
+from centrex.client.routing import CallerIdBlocks, DialPlan, InboundRoutes, OutboundRoutes, Routing, Trunks
 from centrex.client.types import JSONObject, QueryValue
 
 DEFAULT_URL = "http://127.0.0.1:8080"
@@ -82,6 +82,8 @@ class CentrexClient:
         self.trunks = Trunks(self)
         self.outbound_routes = OutboundRoutes(self)
         self.caller_id_blocks = CallerIdBlocks(self)
+        self.dial_plan = DialPlan(self)
+        self.routing = Routing(self)
         # groups, queues, conferences
         self.ring_groups = RingGroups(self)
         self.pickup_groups = PickupGroups(self)
@@ -97,6 +99,7 @@ class CentrexClient:
         self.moh_classes = MohClasses(self)
         self.phonebooks = Phonebooks(self)
         self.contacts = Contacts(self)
+        self.voicemail_messages = VoicemailMessages(self)
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
@@ -111,6 +114,29 @@ class CentrexClient:
         self.close()
 
     # ------------------------------------------------------------------ the one request path
+    def _send(self, method: str, path: str, params: Mapping[str, QueryValue] | None, **kwargs: Any) -> httpx.Response:
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        try:
+            response = self._http.request(method, path, params=query or None, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise CentrexConnectionError(f"timed out talking to {self.base_url} ({type(exc).__name__})") from exc
+        except httpx.TransportError as exc:
+            raise CentrexConnectionError(f"cannot reach {self.base_url}: {exc or type(exc).__name__}") from exc
+        if response.is_error:
+            raise CentrexAPIError.from_response(response)
+        return response
+
+    def _decode(self, method: str, path: str, response: httpx.Response) -> Any:
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError as exc:
+            ctype = response.headers.get("content-type", "?")
+            raise CentrexResponseError(
+                f"{method} {path}: expected JSON from {self.base_url}, got {ctype} (not a Centrex server?)"
+            ) from exc
+
     def request(
         self,
         method: str,
@@ -125,30 +151,31 @@ class CentrexClient:
         Raises ``CentrexAPIError`` for 4xx/5xx, ``CentrexConnectionError`` when there is no answer and
         ``CentrexResponseError`` when a success answer is not JSON.
         """
-        query = {k: v for k, v in (params or {}).items() if v is not None}
-        try:
-            response = self._http.request(
-                method,
-                path,
-                params=query or None,
-                json=dict(json) if json is not None else None,
-                headers=dict(headers) if headers else None,
-            )
-        except httpx.TimeoutException as exc:
-            raise CentrexConnectionError(f"timed out talking to {self.base_url} ({type(exc).__name__})") from exc
-        except httpx.TransportError as exc:
-            raise CentrexConnectionError(f"cannot reach {self.base_url}: {exc or type(exc).__name__}") from exc
-        if response.is_error:
-            raise CentrexAPIError.from_response(response)
-        if response.status_code == 204 or not response.content:
-            return None
-        try:
-            return response.json()
-        except ValueError as exc:
-            ctype = response.headers.get("content-type", "?")
-            raise CentrexResponseError(
-                f"{method} {path}: expected JSON from {self.base_url}, got {ctype} (not a Centrex server?)"
-            ) from exc
+        response = self._send(
+            method,
+            path,
+            params,
+            json=dict(json) if json is not None else None,
+            headers=dict(headers) if headers else None,
+        )
+        return self._decode(method, path, response)
+
+    def upload(
+        self,
+        method: str,
+        path: str,
+        content: bytes,
+        content_type: str,
+        *,
+        params: Mapping[str, QueryValue] | None = None,
+    ) -> Any:
+        """Send a raw body (audio, CSV) and return the decoded JSON answer."""
+        response = self._send(method, path, params, content=content, headers={"Content-Type": content_type})
+        return self._decode(method, path, response)
+
+    def download(self, path: str, *, params: Mapping[str, QueryValue] | None = None, accept: str = "*/*") -> bytes:
+        """GET a binary answer (audio, CSV) as bytes."""
+        return self._send("GET", path, params, headers={"Accept": accept}).content
 
     # ------------------------------------------------------------------ auth
     def me(self) -> JSONObject:

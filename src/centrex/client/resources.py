@@ -28,6 +28,18 @@ class Requester(Protocol):
         headers: Mapping[str, str] | None = None,
     ) -> Any: ...
 
+    def upload(
+        self,
+        method: str,
+        path: str,
+        content: bytes,
+        content_type: str,
+        *,
+        params: Mapping[str, QueryValue] | None = None,
+    ) -> Any: ...
+
+    def download(self, path: str, *, params: Mapping[str, QueryValue] | None = None, accept: str = "*/*") -> bytes: ...
+
 
 def _seg(value: str) -> str:
     return quote(str(value), safe="")

@@ -129,6 +129,11 @@ class TenantOwned(Resource):
     def on_template_copy(self) -> None:
         """Hook for copies made from a template tenant: reset secrets, counters, per-tenant identifiers."""
 
+    def keep_template_copy(self) -> bool:
+        """Hook: False drops a copy that lost what it needs with its references remapped (e.g. a queue agent whose
+        extension was not copied)."""
+        return True
+
     def outgoing_references(self) -> list[tuple[str, str, str]]:
         refs: list[tuple[str, str, str]] = []
         for name, resource in self.__ref_fields__.items():

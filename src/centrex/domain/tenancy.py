@@ -225,7 +225,7 @@ _RESOURCE_ACTIONS: dict[str, tuple[str, ...]] = {
     "ring_groups": (),
     "pickup_groups": (),
     "extension_groups": (),
-    "queues": (),
+    "queues": ("agents",),
     "conferences": (),
     "ivrs": (),
     "time_conditions": (),

@@ -2,11 +2,11 @@
 
 Everything stored as audio (prompts, greetings, music on hold, voicemail) is 8 kHz mono 16-bit PCM WAV. Uploads are
 recognised by their content — RIFF/WAVE, or MPEG audio frames with an optional ID3 tag — never by the file name or
-the declared content type. Anything else is refused from its first bytes (415) and never handed to another tool, so
-a ZIP or gzip bomb is never expanded. Before any conversion the length declared by the file itself is checked (a WAV
-header claiming two hours is refused at once); the conversion (``sox``, run as an argument list with a timeout, on
-files in a private temporary directory that is always removed) is also cut at the limit plus one second, so a file
-that decodes to more than it claimed cannot produce more than that.
+the declared content type. Anything else is refused from its first bytes (422 ``unsupported_audio``) and never handed
+to another tool, so a ZIP or gzip bomb is never expanded. Before any conversion the length declared by the file
+itself is checked (a WAV header claiming two hours is refused at once); the conversion (``sox``, run as an argument
+list with a timeout, on files in a private temporary directory that is always removed) is also cut at the limit plus
+one second, so a file that decodes to more than it claimed cannot produce more than that.
 
     probe(data, max_seconds=…)     what the file is and how long it says it is; refuses before any conversion
     convert(data, max_seconds=…)   Audio: canonical WAV bytes and duration (canonical input is only re-wrapped)
@@ -14,9 +14,10 @@ that decodes to more than it claimed cannot produce more than that.
     choose_voice(language, voice)  the espeak-ng voice for a language, or the named voice checked
     safe_filename(name)            a sanitised base name; path traversal and control characters are refused
 
-Errors are domain errors: ``UnsupportedMediaType`` (415, not audio or not WAV/MP3), ``InvalidInput`` (422: too long,
-empty, undecodable, bad file name), ``PayloadTooLarge`` (413), ``AudioToolUnavailable`` (503: sox or espeak-ng
-missing). This module imports only ``centrex.domain``.
+Errors are domain errors: ``InvalidInput`` (422 naming the field ``file``: not WAV/MP3 audio, too long, empty,
+undecodable, bad file name), ``PayloadTooLarge`` (413), ``AudioToolUnavailable`` (503: sox or espeak-ng missing).
+``UnsupportedMediaType`` (415) is for a request body of a content type an endpoint does not take. This module
+imports only ``centrex.domain``.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ AudioKind = Literal["wav", "mp3"]
 
 
 class UnsupportedMediaType(DomainError):
-    """The content is not audio, or not a kind of audio that is accepted (WAV and MP3)."""
+    """The request body has a content type the endpoint does not take (not a form, not audio)."""
 
     status = 415
     code = "unsupported_media_type"
@@ -117,16 +118,15 @@ def describe(data: bytes) -> str:
 
 
 def sniff(data: bytes) -> AudioKind:
-    """``wav`` or ``mp3`` from the content itself; anything else is refused with 415."""
+    """``wav`` or ``mp3`` from the content itself; anything else is refused with 422 ``unsupported_audio``."""
     if not data:
         raise _invalid("the file is empty", "empty_file")
     if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
         return "wav"
     if _find_mpeg(data) is not None:
         return "mp3"
-    raise UnsupportedMediaType(
-        f"The file is {describe(data)}, not audio that can be used: upload a WAV or MP3 file",
-        errors=[{"field": "file", "message": "not WAV or MP3 audio", "code": "unsupported_media_type"}],
+    raise _invalid(
+        f"the file is {describe(data)}, not audio that can be used: upload a WAV or MP3 file", "unsupported_audio"
     )
 
 
@@ -198,9 +198,10 @@ def parse_wav(data: bytes) -> WavInfo:
             channels, rate, byte_rate = _u16(data, body + 2), _u32(data, body + 4), _u32(data, body + 8)
             align, bits = _u16(data, body + 12), _u16(data, body + 14)
             if tag not in _WAV_CODECS:
-                raise UnsupportedMediaType(
-                    f"The WAV file uses an encoding that is not accepted (format tag 0x{tag:04x}); "
-                    f"accepted: {', '.join(_WAV_CODECS.values())}"
+                raise _invalid(
+                    f"the WAV file uses an encoding that is not accepted (format tag 0x{tag:04x}); "
+                    f"accepted: {', '.join(_WAV_CODECS.values())}",
+                    "unsupported_audio",
                 )
             if not (1 <= channels <= 8 and 1000 <= rate <= 384_000 and byte_rate > 0 and align > 0):
                 raise _invalid("the WAV header has impossible values (channels, sample rate or block size)")

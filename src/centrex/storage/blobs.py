@@ -1,17 +1,19 @@
 """Content-addressed blob store: ``<root>/<aa>/<sha256>`` files, written atomically.
 
 Rows (media files, voicemail messages) refer to blobs by SHA-256 digest, so identical audio is stored once and
-template copies share it. A blob is deleted only by ``discard_unreferenced`` after the rows that used it are gone.
+template copies share it. A blob is deleted only by ``discard_unreferenced`` after the rows that used it are gone
+(``centrex.resources.media.blobs`` decides which, with the transaction).
 Digests are validated before any path is built, so no caller input reaches the file system as a path.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
@@ -50,6 +52,18 @@ class BlobStore:
 
     def exists(self, digest: str) -> bool:
         return self.path(digest).exists()
+
+    def digests(self) -> Iterator[tuple[str, float]]:
+        """Every stored blob: its digest and modification time (temporary files of unfinished writes excluded)."""
+        if not self.root.is_dir():
+            return
+        for sub in sorted(self.root.iterdir()):
+            if not sub.is_dir() or len(sub.name) != 2:
+                continue
+            for entry in sub.iterdir():
+                if _DIGEST.match(entry.name) and entry.name[:2] == sub.name:
+                    with contextlib.suppress(FileNotFoundError):
+                        yield entry.name, entry.stat().st_mtime
 
     def discard_unreferenced(self, candidates: Iterable[str], still_used: set[str]) -> int:
         """Delete the blobs among ``candidates`` that no row uses any more; returns how many were deleted."""

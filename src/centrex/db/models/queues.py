@@ -67,6 +67,11 @@ class QueueAgent(TenantOwned, Base):
     pause_reason: Mapped[str | None] = mapped_column(String(100))
     state_changed_at: Mapped[datetime | None] = mapped_column()
 
+    def keep_template_copy(self) -> bool:
+        # An extension agent copied without its extension has nothing left to ring.
+        return self.extension_id is not None or self.external_number is not None
+
     def outgoing_references(self) -> list[tuple[str, str, str]]:
-        # The agent row goes with its queue (and its extension): it does not block deleting either.
-        return []
+        # The agent row goes with its queue (the queue service deletes it first), but an extension that is an agent
+        # cannot be deleted (409 in_use, as for ring-group members) until it is removed from its queues.
+        return [("extension_id", "extension", self.extension_id)] if self.extension_id else []

@@ -1,12 +1,14 @@
 """Contacts as CSV: the export columns, and import parsing with a header row that maps columns to fields.
 
 Export: one row per contact with the columns of ``COLUMNS``; each number type has its own column (several numbers
-of one type, e-mails and tags are joined with ``;``). Cells that a spreadsheet would run as a formula (``=``,
-``@``, or ``+``/``-`` not followed by a digit) are prefixed with ``'``, which the import strips again.
+of one type, e-mails and tags are joined with ``;``). Cells that a spreadsheet would run as a formula (starting
+with ``=``, ``@``, ``+``, ``-``, tab or CR) are prefixed with ``'``, which the import strips again; only a plain
+phone number (``+1 (415) 555-0100``: digits, spaces and ``( ) . / * # -``) is left as it is.
 
 Import: the first row is the header; columns are matched by name, case-insensitively, with common aliases
 (``First Name``, ``surname``, ``Work Phone``, ``fax``, ``E-mail`` …) and in any order; unknown columns are reported
-and ignored. The delimiter is ``,``, ``;`` or tab (whichever the header uses most). Parsing never raises for a
+and ignored. A ``legacy_id`` (or ``peid``) column keeps the integer ids of contacts that come from another system;
+the ``id`` column of an export is ignored. The delimiter is ``,``, ``;`` or tab (whichever the header uses most). Parsing never raises for a
 bad line: problems are returned per line so the caller can report them all.
 """
 
@@ -37,8 +39,10 @@ COLUMNS: tuple[str, ...] = (
     "notes",
 )
 TEXT_FIELDS = ("first_name", "last_name", "company", "title", "speed_dial", "notes")
-IGNORED = frozenset({"id", "legacy_id", "phonebook_id", "tenant_id", "created_at", "updated_at"})
+IGNORED = frozenset({"id", "phonebook_id", "tenant_id", "created_at", "updated_at"})
 ALIASES: dict[str, str] = {
+    "peid": "legacy_id",
+    "legacyid": "legacy_id",
     "firstname": "first_name",
     "first": "first_name",
     "given_name": "first_name",
@@ -77,17 +81,22 @@ ALIASES: dict[str, str] = {
     "comments": "notes",
 }
 KNOWN = frozenset({*COLUMNS, *ALIASES})
-_FORMULA = re.compile(r"^(?:[=@\t\r]|[+-](?![0-9( ]))")
+_FORMULA = re.compile(r"^[=@+\-\t\r]")
+_PLAIN_NUMBER = re.compile(r"^[+-][0-9 ()./*#-]*$")  # no letters or quotes: nothing a spreadsheet could call
 _SPLIT = re.compile(r"\s*;\s*")
+
+
+def _needs_guard(value: str) -> bool:
+    return bool(_FORMULA.match(value)) and not _PLAIN_NUMBER.match(value)
 
 
 def _guard(value: str) -> str:
     """Neutralise a cell a spreadsheet would evaluate (CSV injection)."""
-    return "'" + value if _FORMULA.match(value) else value
+    return "'" + value if _needs_guard(value) else value
 
 
 def _unguard(value: str) -> str:
-    return value[1:] if value.startswith("'") and _FORMULA.match(value[1:]) else value
+    return value[1:] if value.startswith("'") and _needs_guard(value[1:]) else value
 
 
 def export(contacts: Iterable[Contact]) -> str:
@@ -177,9 +186,10 @@ def parse(data: bytes, *, max_rows: int) -> Parsed:
             "the header row names no contact field (expected e.g. first_name, last_name, company, mobile, email)"
         )
     count = 0
+    end = reader.line_num  # last line read so far; a record (quoted line breaks) may span several
     try:
         for cells in reader:
-            line = reader.line_num
+            line, end = end + 1, reader.line_num  # the line the record starts on
             if not any(cell.strip() for cell in cells):
                 continue
             count += 1
@@ -217,6 +227,8 @@ def _row(line: int, columns: list[str | None], cells: list[str]) -> Row:
                     emails.append({"type": EMAIL_COLUMNS[name], "email": email})
         elif name == "tags":
             data["tags"] = [t for t in re.split(r"\s*[;,]\s*", value) if t]
+        elif name == "legacy_id":
+            data[name] = int(value) if value.isascii() and value.isdigit() and len(value) < 12 else value
         elif name in TEXT_FIELDS:
             data[name] = value
     if numbers:

@@ -38,6 +38,17 @@ Tag = Annotated[
     str, StringConstraints(min_length=1, max_length=50, strip_whitespace=True, pattern=r"^[^\x00-\x1f;,]+$")
 ]
 PhonebookId = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+LegacyId = Annotated[
+    int,
+    Field(
+        ge=1,
+        le=2_147_483_647,
+        strict=True,
+        description="Small per-tenant integer id (3CX `id`, MiRTA `peid`): kept when importing from another system, "
+        "assigned (highest + 1) when left out; unique in the tenant.",
+        examples=[42],
+    ),
+]
 
 
 class ContactNumber(StrictModel):
@@ -71,14 +82,14 @@ class ContactCreate(StrictModel):
     speed_dial: SpeedDial | None = None
     tags: list[Tag] = Field(default_factory=list, max_length=20)
     notes: Notes = ""
+    legacy_id: LegacyId | None = None
 
     _tags = field_validator("tags")(_unique_tags)
 
-    @model_validator(mode="after")
-    def _named(self) -> ContactCreate:
-        if not (self.first_name or self.last_name or self.company):
-            raise ValueError("a contact needs a first name, a last name or a company")
-        return self
+    @property
+    def named(self) -> bool:
+        """A contact needs a first name, a last name or a company (checked by the service, naming ``first_name``)."""
+        return bool(self.first_name or self.last_name or self.company)
 
 
 class ContactUpdate(StrictModel):
@@ -92,6 +103,7 @@ class ContactUpdate(StrictModel):
     speed_dial: SpeedDial | None = None
     tags: list[Tag] | None = Field(default=None, max_length=20)
     notes: Notes | None = None
+    legacy_id: LegacyId | None = None
 
     _tags = field_validator("tags")(_unique_tags)
 

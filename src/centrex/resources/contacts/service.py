@@ -1,6 +1,7 @@
 """Contact rules: contacts live in a phonebook of the tenant; numbers keep what was entered plus E.164 when it
 parses, and every number's digits are indexed for find-by-number (exact or ends-with, 3CX ``contact.find``); speed
-dials are unique per tenant; each contact gets a small per-tenant integer ``legacy_id`` for integer-id clients.
+dials are unique per tenant; each contact has a small per-tenant integer ``legacy_id`` for integer-id clients (kept
+from the source system on create or import, else the tenant's highest + 1).
 
 End users (role ``user``) see company phonebooks and their own personal ones, and change only contacts of their own
 personal phonebooks. CSV import validates every line first and saves nothing when a line is invalid (unless told to
@@ -9,6 +10,7 @@ skip invalid lines); a preview saves nothing at all.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -43,6 +45,7 @@ MAX_IMPORT_ROWS = 10_000
 MAX_REPORTED_ERRORS = 1000
 MAX_FIND = 100
 MAX_EXPORT = 100_000
+UNNAMED = "a contact needs a first name, a last name or a company"
 
 
 class ContactRepository(TenantRepository[Contact]):
@@ -121,9 +124,12 @@ class ContactService(ResourceService[Contact]):
         if filters.q:
             conds.append(Contact.search_name.like(like_pattern(filters.q.lower()), escape="\\"))
         if filters.tag:
-            # JSON text of the list: ["a", "b"] (PostgreSQL) or ["a","b"] (SQLite); a tag is a quoted element.
+            # JSON text of the list: ["a", "b"] (PostgreSQL JSONB, non-ASCII as is) or ["a","b"] (SQLite, as
+            # json.dumps wrote it: non-ASCII as \uXXXX); a tag is a quoted element, escaped the same way.
+            ascii_only = self.session.get_bind().dialect.name != "postgresql"
+            element = json.dumps(filters.tag.lower(), ensure_ascii=ascii_only)
             tags_text = func.lower(cast(Contact.tags, String))
-            conds.append(tags_text.like(like_pattern(f'"{filters.tag.lower()}"'), escape="\\"))
+            conds.append(tags_text.like(like_pattern(element), escape="\\"))
         if filters.speed_dial:
             conds.append(Contact.speed_dial == filters.speed_dial)
         if filters.legacy_id is not None:
@@ -151,16 +157,22 @@ class ContactService(ResourceService[Contact]):
     async def _check_speed_dial(self, scope: TenantScope, speed_dial: str, current: Contact | None) -> None:
         existing = await self.repo.find(scope, Contact.speed_dial == speed_dial)
         if existing is not None and existing is not current:
-            raise Duplicate(
-                f"speed dial {speed_dial} is already used by contact {existing.label()!r}", field="speed_dial"
-            )
+            # Name the holder only to a caller who may see it (not another user's personal contact).
+            seen = await self.repo.find(scope, Contact.id == existing.id, *self.visible(scope))
+            holder = f"contact {existing.label()!r}" if seen is not None else "another contact"
+            raise Duplicate(f"speed dial {speed_dial} is already used by {holder}", field="speed_dial")
+
+    async def _check_legacy_id(self, scope: TenantScope, legacy_id: int, current: Contact | None) -> None:
+        existing = await self.repo.find(scope, Contact.legacy_id == legacy_id)
+        if existing is not None and existing is not current:
+            raise Duplicate(f"legacy_id {legacy_id} is already used by another contact", field="legacy_id")
 
     async def _next_legacy_id(self, scope: TenantScope) -> int:
         await self.tenant(scope, lock=True)  # PostgreSQL: concurrent creates in one tenant queue here
         top = await self.session.scalar(select(func.max(Contact.legacy_id)).where(Contact.tenant_id == scope.tenant_id))
         return int(top or 0) + 1
 
-    def _build(self, scope: TenantScope, data: ContactCreate, legacy_id: int) -> Contact:
+    def _build(self, scope: TenantScope, data: ContactCreate, legacy_id: int | None) -> Contact:
         return Contact(
             tenant_id=scope.tenant_id,
             phonebook_id=data.phonebook_id,
@@ -172,15 +184,20 @@ class ContactService(ResourceService[Contact]):
             speed_dial=data.speed_dial,
             tags=list(data.tags),
             notes=data.notes,
-            legacy_id=legacy_id,
+            legacy_id=data.legacy_id if data.legacy_id is not None else legacy_id,
             **search_columns(data.first_name, data.last_name, data.company, data.numbers),
         )
 
     async def create(self, scope: TenantScope, data: ContactCreate) -> Contact:
+        if not data.named:
+            raise InvalidInput.field("first_name", UNNAMED)
         await self.phonebook(scope, data.phonebook_id, write=True, field="phonebook_id")
         if data.speed_dial:
             await self._check_speed_dial(scope, data.speed_dial, None)
-        contact = self._build(scope, data, await self._next_legacy_id(scope))
+        next_id = await self._next_legacy_id(scope)  # also queues concurrent creates of the tenant
+        if data.legacy_id is not None:
+            await self._check_legacy_id(scope, data.legacy_id, None)
+        contact = self._build(scope, data, next_id)
         self.repo.add(contact)
         await self.session.flush()
         return contact
@@ -197,6 +214,12 @@ class ContactService(ResourceService[Contact]):
             changes["phonebook_id"] = data.phonebook_id
         if "speed_dial" in given and data.speed_dial and data.speed_dial != contact.speed_dial:
             await self._check_speed_dial(scope, data.speed_dial, contact)
+        if "legacy_id" in given and data.legacy_id != contact.legacy_id:
+            if data.legacy_id is None:
+                raise InvalidInput.field("legacy_id", "cannot be null")
+            await self.tenant(scope, lock=True)
+            await self._check_legacy_id(scope, data.legacy_id, contact)
+            changes["legacy_id"] = data.legacy_id
         for name in ("first_name", "last_name", "company", "title", "notes", "speed_dial"):
             if name in given:
                 changes[name] = getattr(data, name)
@@ -208,7 +231,7 @@ class ContactService(ResourceService[Contact]):
         last = changes.get("last_name", contact.last_name)
         company = changes.get("company", contact.company)
         if not (first or last or company):
-            raise InvalidInput.field("first_name", "a contact needs a first name, a last name or a company")
+            raise InvalidInput.field("first_name", UNNAMED)
         numbers = (
             data.numbers
             if "numbers" in given and data.numbers is not None
@@ -233,8 +256,17 @@ class ContactService(ResourceService[Contact]):
         digits = re.sub(r"\D", "", number)
         if len(digits) < min_length or not digits:
             return digits, []
-        exact = Contact.search_digits.like(f"% {digits} %")
-        stmt = self.repo.scoped(scope).where(Contact.search_digits.like(f"%{digits} %"), *self.visible(scope))
+        # The digits as given, and the E.164 digits when the text parses (``0044…``, ``011 44…`` → ``44…``).
+        wanted = [digits]
+        try:
+            e164 = normalize(number)
+        except InvalidNumber:
+            e164 = None
+        if e164 is not None and e164[1:] not in wanted:
+            wanted.append(e164[1:])
+        exact = or_(*(Contact.search_digits.like(f"% {d} %") for d in wanted))
+        ends = or_(*(Contact.search_digits.like(f"%{d} %") for d in wanted))
+        stmt = self.repo.scoped(scope).where(ends, *self.visible(scope))
         if phonebook_id:
             stmt = stmt.where(Contact.phonebook_id == phonebook_id)
         stmt = stmt.order_by(case((exact, 0), else_=1), Contact.legacy_id, Contact.id).limit(MAX_FIND)
@@ -258,6 +290,15 @@ class ContactService(ResourceService[Contact]):
             parsed = csvio.parse(data, max_rows=MAX_IMPORT_ROWS)
         except csvio.CsvError as exc:
             raise InvalidInput.field("file", str(exc), "invalid_csv") from None
+        if not preview:
+            await self.tenant(scope, lock=True)  # PostgreSQL: concurrent imports/creates of the tenant queue here
+        legacy_taken = set(
+            (
+                await self.session.execute(
+                    select(Contact.legacy_id).where(Contact.tenant_id == scope.tenant_id, Contact.legacy_id.is_not(None))
+                )
+            ).scalars()
+        )
         taken = set(
             (
                 await self.session.execute(
@@ -278,12 +319,22 @@ class ContactService(ResourceService[Contact]):
                     message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
                     errors.append(ImportLineError(line=row.line, field=column, message=message))
                 continue
-            if item.speed_dial:
-                if item.speed_dial in taken:
+            if not item.named:
+                errors.append(ImportLineError(line=row.line, field="first_name", message=UNNAMED))
+                continue
+            if item.speed_dial and item.speed_dial in taken:
+                errors.append(
+                    ImportLineError(line=row.line, field="speed_dial", message="already used by another contact")
+                )
+                continue
+            if item.legacy_id is not None:
+                if item.legacy_id in legacy_taken:
                     errors.append(
-                        ImportLineError(line=row.line, field="speed_dial", message="already used by another contact")
+                        ImportLineError(line=row.line, field="legacy_id", message="already used by another contact")
                     )
                     continue
+                legacy_taken.add(item.legacy_id)
+            if item.speed_dial:
                 taken.add(item.speed_dial)
             valid.append((row.line, item))
         errors.sort(key=lambda e: e.line)
@@ -311,8 +362,11 @@ class ContactService(ResourceService[Contact]):
                 entry.pop("search_digits", None)
             return result
         if valid:
-            next_id = await self._next_legacy_id(scope)
-            for offset, (_line, item) in enumerate(valid):
-                self.repo.add(self._build(scope, item, next_id + offset))
+            next_id = max(legacy_taken, default=0) + 1  # after every id kept from the file as well
+            for _line, item in valid:
+                assigned = None
+                if item.legacy_id is None:
+                    assigned, next_id = next_id, next_id + 1
+                self.repo.add(self._build(scope, item, assigned))
             await self.session.flush()
         return result

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from centrex.db.models.extension import Extension
 from centrex.db.models.voicemail import VoicemailBox
@@ -28,6 +29,32 @@ from centrex.resources.extensions.schemas import (
 from centrex.resources.service import ResourceService
 from centrex.security.passwords import hash_password
 from centrex.security.secrets import default_box, generate_password
+
+
+async def ensure_personal_boxes(session: AsyncSession, tenant_id: str) -> int:
+    """Give every voicemail-enabled extension of a tenant that has no personal box one (after a template copy that
+    copied extensions but not voicemail boxes). A box number already taken by a shared box is left alone. Returns
+    how many boxes were made."""
+    has_box = select(VoicemailBox.owner_extension_id).where(
+        VoicemailBox.tenant_id == tenant_id, VoicemailBox.owner_extension_id.is_not(None)
+    )
+    taken = set(await session.scalars(select(VoicemailBox.number).where(VoicemailBox.tenant_id == tenant_id)))
+    exts = await session.scalars(
+        select(Extension).where(
+            Extension.tenant_id == tenant_id,
+            Extension.voicemail_enabled.is_(True),
+            Extension.id.not_in(has_box),
+        )
+    )
+    made = 0
+    for ext in exts:
+        if ext.number in taken:
+            continue
+        session.add(VoicemailBox(tenant_id=tenant_id, number=ext.number, name=ext.name, owner_extension_id=ext.id))
+        taken.add(ext.number)
+        made += 1
+    await session.flush()
+    return made
 
 
 class ExtensionService(ResourceService[Extension]):

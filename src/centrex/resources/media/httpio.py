@@ -170,7 +170,8 @@ def problem(description: str) -> dict[str, Any]:
 
 
 UPLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
-    415: problem("Not audio (or not WAV/MP3), or a content type this endpoint does not take."),
+    413: problem("The upload is larger than the server's upload limit."),
+    415: problem("A request content type this endpoint does not take (send a form or an audio body)."),
     503: problem("The server lacks the audio tool needed (sox, its MP3 support, or espeak-ng)."),
 }
 

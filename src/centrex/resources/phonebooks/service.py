@@ -14,6 +14,7 @@ from centrex.db.models.user import User
 from centrex.domain.errors import Duplicate, InvalidInput, InvalidReference, PermissionDenied
 from centrex.domain.tenancy import Role, TenantScope
 from centrex.resources.common import TenantRepository, apply_changes, check_etag
+from centrex.resources.contacts.service import like_pattern
 from centrex.resources.phonebooks.schemas import PhonebookCreate, PhonebookFilters, PhonebookOut, PhonebookUpdate
 from centrex.resources.service import ResourceService
 
@@ -51,7 +52,7 @@ class PhonebookService(ResourceService[Phonebook]):
         if filters.source:
             conds.append(Phonebook.source == filters.source)
         if filters.q:
-            conds.append(func.lower(Phonebook.name).like(f"%{filters.q.lower()}%"))
+            conds.append(func.lower(Phonebook.name).like(like_pattern(filters.q.lower()), escape="\\"))
         return conds
 
     async def _check_name(self, scope: TenantScope, name: str, current: Phonebook | None) -> None:

@@ -240,7 +240,7 @@ class QueueAgentService(ResourceService[QueueAgent]):
         if data.pause_reason is not None and not data.paused:
             raise InvalidInput.field("pause_reason", "only for an agent added paused")
         if data.extension_id is not None:
-            await check_extensions(self.session, scope, [data.extension_id], "extension_id")
+            await check_extensions(self.session, scope, [data.extension_id], "extension_id", ["extension_id"])
         existing = await self._agents_of_queue(queue.id)
         for other in existing:
             if data.extension_id is not None and other.extension_id == data.extension_id:

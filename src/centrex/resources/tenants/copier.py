@@ -76,6 +76,8 @@ async def copy_resources(session: AsyncSession, template_id: str, tenant_id: str
                 continue
             clone = model(id=id_map[row.id], tenant_id=tenant_id, **data)
             clone.remap_references(id_map)
+            if not clone.keep_template_copy():
+                continue
             clone.on_template_copy()
             session.add(clone)
             made += 1

@@ -30,6 +30,8 @@ from centrex.domain.tenancy import (
     TenantStatus,
 )
 from centrex.resources.common import check_etag
+from centrex.resources.extensions.service import ensure_personal_boxes
+from centrex.resources.outbound_routes.service import ensure_emergency_route
 from centrex.resources.tenants import copier
 from centrex.resources.tenants.repository import TenantRepository
 from centrex.resources.tenants.schemas import TenantCreate, TenantFilters, TenantLimits, TenantUpdate
@@ -132,6 +134,10 @@ class TenantService:
                 raise InvalidInput.field(
                     "copy_resources", "the template has more extensions than this tenant's max_extensions"
                 )
+            if counts.get("extension"):
+                await ensure_personal_boxes(self.session, tenant.id)
+        # Kari's Law: every tenant can dial 911 from the first moment (a copied emergency route counts).
+        await ensure_emergency_route(self.session, tenant.id)
         return tenant
 
     def _apply_limits(
