@@ -59,9 +59,7 @@ async def listed(w: World, tenant: dict[str, Any], auth: Any = None, **params: A
     return [c["id"] for c in r.json()["items"]]
 
 
-async def import_csv(
-    w: World, tenant: dict[str, Any], phonebook_id: str, text: str | bytes, **params: Any
-) -> Any:
+async def import_csv(w: World, tenant: dict[str, Any], phonebook_id: str, text: str | bytes, **params: Any) -> Any:
     data = text.encode("utf-8") if isinstance(text, str) else text
     return await w.client.post(
         f"{base(tenant, 'phonebooks')}/{phonebook_id}/import",
@@ -90,7 +88,7 @@ class TestPhonebooks(TenantResourceTests):
         ({"description": "x" * 501}, "description"),
         ({"scope": "personal"}, "owner_user_id"),
         ({"scope": "personal", "owner_user_id": "usr_doesnotexist"}, "owner_user_id"),
-        ({"owner_user_id": "usr_doesnotexist"}, ""),
+        ({"owner_user_id": "usr_doesnotexist"}, "owner_user_id"),
     ]
 
     async def payload(self, w: World, tenant: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
@@ -186,7 +184,7 @@ async def test_personal_phonebooks_belong_to_a_user_of_the_tenant(world: World) 
     assert r.status_code == 422 and r.json()["code"] == "invalid_reference"
     assert r.json()["errors"][0]["field"] == "owner_user_id"
     r = await c.post(url, json={"name": "x", "owner_user_id": alice["id"]}, headers=w.a_key)
-    assert r.status_code == 422  # a company phonebook has no owner
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "owner_user_id"  # company: no owner
     # Scope changes: company needs no owner (and drops it), personal needs one.
     company = await book(w, w.a)
     r = await c.patch(f"{url}/{company['id']}", json={"scope": "personal"}, headers=w.a_key)
@@ -199,9 +197,7 @@ async def test_personal_phonebooks_belong_to_a_user_of_the_tenant(world: World) 
     assert r.status_code == 422 and r.json()["code"] == "invalid_reference"
     r = await c.patch(f"{url}/{mine['id']}", json={"scope": "company"}, headers=w.a_key)
     assert r.status_code == 200 and r.json()["owner_user_id"] is None
-    r = await c.patch(
-        f"{url}/{mine['id']}", json={"scope": "personal", "owner_user_id": alice["id"]}, headers=w.a_key
-    )
+    r = await c.patch(f"{url}/{mine['id']}", json={"scope": "personal", "owner_user_id": alice["id"]}, headers=w.a_key)
     assert r.status_code == 200 and r.json()["owner_user_id"] == alice["id"]
     # Filters.
     r = await c.get(url, params={"scope": "personal"}, headers=w.a_key)
@@ -228,7 +224,9 @@ async def test_deleting_a_phonebook_deletes_its_contacts(world: World) -> None:
         assert "delete" in [e["action"] for e in r.json()["items"]]
     assert await find(w, w.a, "4155550111") == [stays["id"]]
     assert await find(w, w.b, "4155550111") == [other["id"]]
-    r = await c.post(f"{base(w.a, 'phonebooks')}/{doomed['id']}/import", content=b"first_name\nx\n", headers={**w.a_key, **CSV})
+    r = await c.post(
+        f"{base(w.a, 'phonebooks')}/{doomed['id']}/import", content=b"first_name\nx\n", headers={**w.a_key, **CSV}
+    )
     assert r.status_code == 404
 
 
@@ -325,7 +323,7 @@ async def test_find_by_text_and_filters(world: World) -> None:
     pb, pb2 = await book(w, w.a), await book(w, w.a)
     ada = await contact(w, w.a, pb["id"], first_name="Ada", last_name="Lovelace", tags=["VIP", "Math"])
     acme = await contact(w, w.a, pb2["id"], first_name="", last_name="", company="ACME 100% Inc", tags=["café"])
-    bob = await contact(w, w.a, pb["id"], first_name="Bob", last_name="Müller", speed_dial="12", tags=["x\"y"])
+    bob = await contact(w, w.a, pb["id"], first_name="Bob", last_name="Müller", speed_dial="12", tags=['x"y'])
     assert await listed(w, w.a, q="love") == [ada["id"]]
     assert await listed(w, w.a, q="ADA LOVE") == [ada["id"]]
     assert await listed(w, w.a, q="100%") == [acme["id"]]
@@ -413,7 +411,8 @@ async def test_csv_import_maps_columns_and_normalises(world: World) -> None:
     pb = await book(w, w.a)
     text = (
         "\ufeffFirst Name;Surname;Organization;Work Phone;Mobile;E-mail;Tags;Favourite colour;peid\r\n"
-        'Ada;Lovelace;"Analytical; Engines";+1 415 555 0100;"415 555 0101 ; 415 555 0102";ada@example.com;vip, math;blue;\r\n'
+        'Ada;Lovelace;"Analytical; Engines";+1 415 555 0100;"415 555 0101 ; 415 555 0102";'
+        "ada@example.com;vip, math;blue;\r\n"
         "\r\n"
         ";;ACME;;;;;;77\r\n"
     )
@@ -451,7 +450,7 @@ async def test_csv_import_maps_columns_and_normalises(world: World) -> None:
 
 
 async def test_csv_import_with_an_invalid_line_changes_nothing(world: World) -> None:
-    w, c = world, world.client
+    w = world
     pb = await book(w, w.a)
     await contact(w, w.a, pb["id"], speed_dial="5", legacy_id=9)
     text = (
@@ -559,7 +558,7 @@ async def test_csv_export_round_trips_and_guards_formulas(world: World) -> None:
         w,
         w.a,
         pb["id"],
-        first_name="=HYPERLINK(\"http://x\")",
+        first_name='=HYPERLINK("http://x")',
         last_name="+1+cmd|' /C calc'!A0",
         company="-2+3",
         numbers=[
@@ -585,7 +584,7 @@ async def test_csv_export_round_trips_and_guards_formulas(world: World) -> None:
         "email", "email_home", "email_other", "speed_dial", "tags", "notes",
     ]  # fmt: skip
     first = next(row for row in rows if row["id"] == evil["id"])
-    assert first["first_name"] == "'=HYPERLINK(\"http://x\")"
+    assert first["first_name"] == '\'=HYPERLINK("http://x")'
     assert first["last_name"] == "'+1+cmd|' /C calc'!A0"
     assert first["company"] == "'-2+3"
     assert first["notes"] == "'@SUM(1)"
@@ -597,7 +596,9 @@ async def test_csv_export_round_trips_and_guards_formulas(world: World) -> None:
     # Filters apply; the list answers CSV too when asked for it.
     r = await c.get(f"{base(w.a, 'contacts')}/export.csv", params={"q": "zed"}, headers=w.a_key)
     assert [row["id"] for row in rows_of(r.text)] == [plain["id"]]
-    r = await c.get(base(w.a, "contacts"), params={"limit": 1, "sort": "name"}, headers={**w.a_key, "Accept": "text/csv"})
+    r = await c.get(
+        base(w.a, "contacts"), params={"limit": 1, "sort": "name"}, headers={**w.a_key, "Accept": "text/csv"}
+    )
     assert r.headers["content-type"].startswith("text/csv") and r.headers["X-Total-Count"] == "2"
     assert len(rows_of(r.text)) == 1
     r = await c.get(base(w.a, "contacts"), headers={**w.a_key, "Accept": "text/csv;q=0.5, application/json"})
@@ -647,7 +648,7 @@ async def _end_user(w: World) -> tuple[tuple[str, str], dict[str, Any]]:
 async def test_end_user_sees_company_phonebooks_and_only_their_own_personal_ones(world: World) -> None:
     w, c = world, world.client
     me, my_user = await _end_user(w)
-    them, their_user = await _end_user(w)
+    _, their_user = await _end_user(w)
     company = await book(w, w.a)
     theirs = await book(w, w.a, scope="personal", owner_user_id=their_user["id"])
     company_contact = await contact(w, w.a, company["id"], numbers=[{"number": "4155550150"}], speed_dial="44")
@@ -713,3 +714,39 @@ async def test_end_user_sees_company_phonebooks_and_only_their_own_personal_ones
     assert (await c.get(f"{curl}/{friend['id']}", headers=w.a_key)).status_code == 404
     # Nothing of another tenant.
     assert (await c.get(base(w.b, "phonebooks"), auth=me)).status_code == 404
+
+
+# ================================================================================================= template copies
+async def test_template_copies_company_phonebooks_with_their_contacts_but_no_personal_ones(world: World) -> None:
+    w, c = world, world.client
+    template = await w.api.tenant(parent=w.reseller["id"], is_template=True)
+    tkey = await w.api.key(template["id"])
+    ext = await w.api.extension(template["id"], tkey)
+    _, _, owner = await w.api.user(template["id"], "user", headers=tkey, extension_id=ext["id"])
+
+    async def post(plural: str, body: dict[str, Any]) -> dict[str, Any]:
+        r = await c.post(f"/api/v1/tenants/{template['id']}/{plural}", json=body, headers=tkey)
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    company = await post("phonebooks", {"name": "Emergency services"})
+    personal = await post("phonebooks", {"name": "Mine", "scope": "personal", "owner_user_id": owner["id"]})
+    kept = await post(
+        "contacts", {"phonebook_id": company["id"], "company": "Poison control", "numbers": [{"number": "8002221222"}]}
+    )
+    await post("contacts", {"phonebook_id": personal["id"], "first_name": "Private", "speed_dial": "9"})
+    plain = await w.api.tenant(parent=w.reseller["id"], template_id=template["id"])
+    key = await w.api.key(plain["id"])
+    assert (await c.get(base(plain, "phonebooks"), headers=key)).json()["total"] == 0  # optional: not by default
+    full = await w.api.tenant(
+        parent=w.reseller["id"], template_id=template["id"], copy_resources=["phonebooks", "contacts"]
+    )
+    key = await w.api.key(full["id"])
+    books = (await c.get(base(full, "phonebooks"), headers=key)).json()["items"]
+    assert [(b["name"], b["scope"], b["owner_user_id"]) for b in books] == [("Emergency services", "company", None)]
+    contacts = (await c.get(base(full, "contacts"), headers=key)).json()["items"]
+    assert [(x["company"], x["phonebook_id"], x["legacy_id"]) for x in contacts] == [
+        ("Poison control", books[0]["id"], kept["legacy_id"])
+    ]
+    r = await c.get(f"{base(full, 'contacts')}/find", params={"number": "+1 800 222 1222"}, headers=key)
+    assert [x["id"] for x in r.json()["items"]] == [contacts[0]["id"]] != [kept["id"]]

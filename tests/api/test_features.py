@@ -8,13 +8,11 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from centrex.db.models.media import MediaFile
 from centrex.db.models.voicemail import VoicemailBox
 from centrex.db.uow import UnitOfWork
-from centrex.domain import tenancy
 from centrex.security.passwords import verify_password
 from tests.api.harness import World, unique
 from tests.api.mixins import TenantResourceTests
@@ -707,17 +705,6 @@ async def test_pin_is_write_only_and_hashed(world: World) -> None:
     assert "$argon2" not in r.text
 
 
-@pytest.fixture
-def end_users_reach_their_box(monkeypatch: pytest.MonkeyPatch) -> None:
-    """End users read their own box and set its PIN (``voicemail_boxes.read`` and ``voicemail_boxes.pin`` in
-    ``tenancy.USER_ALLOW``); added here when the role table does not grant them yet."""
-    allow, deny = tenancy._ROLE_RULES[tenancy.Role.USER]
-    extra = tuple(p for p in ("voicemail_boxes.read", "voicemail_boxes.pin") if p not in allow)
-    if extra:
-        monkeypatch.setitem(tenancy._ROLE_RULES, tenancy.Role.USER, ((*allow, *extra), deny))
-
-
-@pytest.mark.usefixtures("end_users_reach_their_box")
 async def test_end_user_sees_only_own_box_and_sets_its_pin(world: World) -> None:
     w, c = world, world.client
     url = base(w, w.a, "voicemail-boxes")

@@ -326,9 +326,7 @@ async def test_destinations_are_typed_checked_and_in_use(world: World) -> None:
     )
     assert r.status_code == 422 and r.json()["code"] == "static_loop", r.text
     url = f"{base(w.a)}/{q['id']}"
-    r = await c.patch(
-        url, json={"timeout_destination": {"type": "hangup"}, "full_destination": None}, headers=w.a_key
-    )
+    r = await c.patch(url, json={"timeout_destination": {"type": "hangup"}, "full_destination": None}, headers=w.a_key)
     assert r.status_code == 200 and r.json()["full_destination"] is None
     assert (await c.delete(f"{base(w.a, 'extensions')}/{ext['id']}", headers=w.a_key)).status_code == 204
     assert (await c.delete(f"{base(w.a)}/{other['id']}", headers=w.a_key)).status_code == 204
@@ -525,7 +523,11 @@ async def test_agent_set_replace(world: World) -> None:
     ]
     assert [a["position"] for a in got["items"]] == [0, 1, 2]
     new, outside, stayed = got["items"]
-    assert stayed["id"] == kept["id"] and (stayed["penalty"], stayed["agent_type"], stayed["kind"]) == (7, "AD", "dynamic")
+    assert stayed["id"] == kept["id"] and (stayed["penalty"], stayed["agent_type"], stayed["kind"]) == (
+        7,
+        "AD",
+        "dynamic",
+    )
     assert (stayed["paused"], stayed["pause_reason"]) == (True, "lunch")
     assert (new["kind"], new["agent_type"], new["logged_in"], new["paused"]) == ("static", "NF", True, False)
     assert outside["agent_type"] == "EA"
@@ -683,7 +685,9 @@ async def test_agent_extension_is_in_use_and_queue_delete_takes_its_agents(world
     # An extension that is an agent cannot be deleted (like a ring-group member); removing it from its queues frees it.
     r = await c.delete(f"{base(w.a, 'extensions')}/{ext['id']}", headers=w.a_key)
     assert r.status_code == 409 and r.json()["code"] == "in_use", r.text
-    assert {"resource": "queue_agent", "id": a["id"], "field": "extension_id"}.items() <= r.json()["references"][0].items()
+    assert {"resource": "queue_agent", "id": a["id"], "field": "extension_id"}.items() <= r.json()["references"][
+        0
+    ].items()
     assert (await c.get(f"{base(w.a)}/{q['id']}/agents/{a['id']}", headers=w.a_key)).status_code == 200
     # A queue that a ring group overflows to cannot be deleted, and the refused delete keeps its agents.
     r = await c.post(
@@ -830,7 +834,9 @@ async def test_template_copies_queues_with_remapped_references(world: World) -> 
         (None, "+12125550100", 0),
     ]
     # Agents without their extensions: only the outside-number agents can follow.
-    part = await w.api.tenant(parent=w.reseller["id"], template_id=template["id"], copy_resources=["queues", "queue_agents"])
+    part = await w.api.tenant(
+        parent=w.reseller["id"], template_id=template["id"], copy_resources=["queues", "queue_agents"]
+    )
     key, queues = await copied(part)
     r = await c.get(f"/api/v1/tenants/{part['id']}/queues/{queues['Sales']['id']}/agents", headers=key)
     assert [(a["extension_id"], a["external_number"]) for a in r.json()["items"]] == [(None, "+12125550100")]

@@ -133,6 +133,8 @@ USER_ALLOW = (
     "extensions.update",
     "extensions.secrets",
     "devices.read",
+    "voicemail_boxes.read",
+    "voicemail_boxes.pin",
     "auth.*",
 )
 
@@ -229,7 +231,7 @@ _RESOURCE_ACTIONS: dict[str, tuple[str, ...]] = {
     "conferences": (),
     "ivrs": (),
     "time_conditions": (),
-    "voicemail_boxes": (),
+    "voicemail_boxes": ("pin",),
     "voicemail_messages": (),
     "media": (),
     "moh_classes": (),

@@ -27,6 +27,10 @@ class Phonebook(TenantOwned, Base):
     source: Mapped[str] = mapped_column(String(16), default="manual")  # manual | csv | crm | api
     description: Mapped[str] = mapped_column(String(500), default="")
 
+    def keep_template_copy(self) -> bool:
+        # Users are not copied from a template: a personal phonebook (and its contacts) stays with its owner.
+        return self.scope != "personal"
+
 
 class Contact(TenantOwned, Base):
     __tablename__ = "contacts"

@@ -8,8 +8,9 @@ phone number (``+1 (415) 555-0100``: digits, spaces and ``( ) . / * # -``) is le
 Import: the first row is the header; columns are matched by name, case-insensitively, with common aliases
 (``First Name``, ``surname``, ``Work Phone``, ``fax``, ``E-mail`` …) and in any order; unknown columns are reported
 and ignored. A ``legacy_id`` (or ``peid``) column keeps the integer ids of contacts that come from another system;
-the ``id`` column of an export is ignored. The delimiter is ``,``, ``;`` or tab (whichever the header uses most). Parsing never raises for a
-bad line: problems are returned per line so the caller can report them all.
+the ``id`` column of an export is ignored. The delimiter is ``,``, ``;`` or tab (whichever the header uses most).
+Parsing never raises for a bad line: problems are returned per line so the caller can report them all. A line number
+is the line a record starts on (a quoted cell may hold line breaks).
 """
 
 from __future__ import annotations

@@ -292,13 +292,17 @@ class ContactService(ResourceService[Contact]):
             raise InvalidInput.field("file", str(exc), "invalid_csv") from None
         if not preview:
             await self.tenant(scope, lock=True)  # PostgreSQL: concurrent imports/creates of the tenant queue here
-        legacy_taken = set(
-            (
+        legacy_taken: set[int] = {
+            int(v)
+            for v in (
                 await self.session.execute(
-                    select(Contact.legacy_id).where(Contact.tenant_id == scope.tenant_id, Contact.legacy_id.is_not(None))
+                    select(Contact.legacy_id).where(
+                        Contact.tenant_id == scope.tenant_id, Contact.legacy_id.is_not(None)
+                    )
                 )
             ).scalars()
-        )
+            if v is not None
+        }
         taken = set(
             (
                 await self.session.execute(

@@ -57,6 +57,7 @@ class _State:
     written: list[tuple[str, bool, float]] = field(default_factory=list)  # (digest, created by us, when)
     candidates: set[str] = field(default_factory=set)  # digests whose last user may be gone
     release: set[str] = field(default_factory=set)  # chosen before the commit: deleted after it
+    chosen_at: float = 0.0  # when they were chosen (monotonic)
 
 
 def install(db: Database, store: BlobStore) -> None:
@@ -169,6 +170,7 @@ def _choose(session: Session) -> None:
         return
     session.flush()  # the commit's own flush comes after this hook; candidates must be complete
     candidates = {d for d in state.candidates if d}
+    state.chosen_at = time.monotonic()
     state.release = candidates - _still_used(session, candidates)
 
 
@@ -203,7 +205,9 @@ def _after_commit(session: Session) -> None:
     if state.blobs is None:
         return
     for digest in state.release:
-        if _pending[digest] == 0:
+        # Not while another transaction of this process is writing the same content, nor when one that wrote it
+        # committed after the choice (its row was not visible then).
+        if _pending[digest] == 0 and _committed.get(digest, -1.0) < state.chosen_at:
             _unlink(state.blobs, digest)
 
 

@@ -99,7 +99,7 @@ class MediaService(ResourceService[MediaFile]):
     async def tts(self, scope: TenantScope, data: MediaTts) -> MediaFile:
         """A media file spoken by espeak-ng from ``data.text``."""
         await self._check(scope, data.name, data.kind, None)
-        voice = audiofile.choose_voice(data.language, data.voice)
+        voice = await asyncio.to_thread(audiofile.choose_voice, data.language, data.voice)  # first call runs espeak-ng
         audio = await asyncio.to_thread(audiofile.synthesize, data.text, voice)
         row = MediaFile(
             tenant_id=scope.tenant_id,

@@ -25,16 +25,12 @@ class PhonebookCreate(StrictModel):
     name: PhonebookName
     scope: Scope = Field(default="company", description=SCOPE_DESCRIPTION)
     owner_user_id: UserId | None = Field(
-        default=None, description="The owner of a personal phonebook (a user of the tenant; end users: themselves)."
+        default=None,
+        description="The owner of a personal phonebook (a user of the tenant; end users: themselves). "
+        "A company phonebook has none.",
     )
     source: Source = Field(default="manual", description="Where the contacts come from.")
     description: Description = ""
-
-    @model_validator(mode="after")
-    def _owner_matches_scope(self) -> PhonebookCreate:
-        if self.scope == "company" and self.owner_user_id is not None:
-            raise ValueError("a company phonebook has no owner_user_id")
-        return self
 
 
 class PhonebookUpdate(StrictModel):

@@ -8,7 +8,8 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from centrex.api.deps import PrincipalDep, StateDep, TenantScopeDep, require, resolve_scope
+from centrex.api.deps import PrincipalDep, StateDep, TenantScopeDep, require, resolve_scope, uow_of
+from centrex.api.state import AppState
 from centrex.api.route import CentrexRoute, reads_only
 from centrex.callflow import resolver
 from centrex.callflow.snapshot import TenantSnapshot
@@ -30,6 +31,13 @@ def _did(value: str, field: str) -> str:
         raise InvalidInput.field(field, "not a valid telephone number") from None
 
 
+async def _snapshot(request: Request, state: AppState, tenant_id: str) -> TenantSnapshot | None:
+    """The tenant's snapshot. The request's read session gives its connection back first: the cache loads a missing
+    snapshot in a session of its own, and SQLite has a single connection (resolving the scope may have taken it)."""
+    await uow_of(request).session.rollback()
+    return await state.callflow.snapshot(tenant_id)
+
+
 def _answer(
     snap: TenantSnapshot, res: resolver.Resolution, direction: str, dialled: str, at: datetime, explain: bool
 ) -> dict[str, Any]:
@@ -44,8 +52,8 @@ def _answer(
     summary="What happens when this number is dialled (at this time)?",
 )
 @reads_only
-async def resolve(body: ResolveIn, scope: TenantScopeDep, state: StateDep) -> dict[str, Any]:
-    snap = await state.callflow.snapshot(scope.tenant_id)
+async def resolve(body: ResolveIn, request: Request, scope: TenantScopeDep, state: StateDep) -> dict[str, Any]:
+    snap = await _snapshot(request, state, scope.tenant_id)
     if snap is None:
         raise NotFound.of("tenant", scope.tenant_id)
     at = body.at or datetime.now(UTC)
@@ -74,7 +82,7 @@ async def resolve_did(
     if tenant_id is None:
         raise NotFound.of("number", did)
     scope = await resolve_scope(request, state, principal, tenant_id)  # 404 outside the caller's sub-tree
-    snap = await state.callflow.snapshot(scope.tenant_id)
+    snap = await _snapshot(request, state, scope.tenant_id)
     if snap is None:
         raise NotFound.of("number", did)
     at = body.at or datetime.now(UTC)

@@ -1,9 +1,9 @@
 """Generic template copy: clone every selected tenant-owned model from one tenant into another.
 
 Models are visited parents-first (foreign-key order). Each copy gets a new id; foreign keys to other copied rows are
-remapped, foreign keys to rows that were not copied become NULL (or the row is skipped when the column is required);
-references kept inside JSON fields are remapped by the model's ``remap_references``; ``on_template_copy`` resets
-secrets and per-tenant state.
+remapped, foreign keys to rows that were not copied (or whose copy was dropped) become NULL (or the row is skipped
+when the column is required); references kept inside JSON fields are remapped by the model's ``remap_references``;
+``on_template_copy`` resets secrets and per-tenant state.
 """
 
 from __future__ import annotations
@@ -73,10 +73,12 @@ async def copy_resources(session: AsyncSession, template_id: str, tenant_id: str
                 if data[key] is None and not nullable:
                     skip = True
             if skip:
+                id_map.pop(row.id, None)  # rows that need this one are left out too
                 continue
             clone = model(id=id_map[row.id], tenant_id=tenant_id, **data)
             clone.remap_references(id_map)
             if not clone.keep_template_copy():
+                id_map.pop(row.id, None)
                 continue
             clone.on_template_copy()
             session.add(clone)
