@@ -31,6 +31,7 @@ from centrex.db import migrate
 from centrex.db.engine import Database
 from centrex.logging import configure as configure_logging
 from centrex.resources.media.blobs import install as install_blob_gc
+from centrex.resources.media.blobs import sweep as sweep_orphan_blobs
 from centrex.resources.registry import router_modules
 from centrex.security.ratelimit import LoginGuard, TokenBuckets
 from centrex.security.secrets import configure_box, load_key
@@ -79,7 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     configure_box(load_key(settings.secret_key, settings.data_dir))
     db = Database(settings.resolved_database_url)
-    install_blob_gc(db, BlobStore(settings.blob_dir))  # deleted rows take their unreferenced audio blobs along
+    blobs = BlobStore(settings.blob_dir)
+    install_blob_gc(db, blobs)  # deleted rows take their unreferenced audio blobs along
     guard = LoginGuard(settings.login_max_failures, settings.login_lock_seconds, settings.login_lock_max_seconds)
     auth = Authenticator(db, guard, settings.principal_cache_seconds)
     tenants = TenantDirectory(settings.principal_cache_seconds)
@@ -113,6 +115,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if lock is not None:
                 lock.release()
 
+    async def sweep_blobs() -> None:
+        """Orphan audio left by a crash between a commit and its file deletes (older than an hour)."""
+        async with db.session() as session:
+            swept = await sweep_orphan_blobs(session, blobs, 3600.0)
+        if swept:
+            log.info("blob sweep deleted %d orphan audio files", swept)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.auto_migrate:
@@ -125,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             asyncio.create_task(_every(callflow.poll_interval, callflow.poll)),
             asyncio.create_task(_every(15.0, auth.flush_key_usage)),
             asyncio.create_task(_every(3600.0, purge_idempotency)),
+            asyncio.create_task(_every(3600.0, sweep_blobs)),
         ]
         try:
             yield

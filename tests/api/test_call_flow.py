@@ -449,3 +449,19 @@ async def test_blocked_callers_and_outbound_calls_of_the_office(world: World) ->
     ]
     assert sos["trace"][0]["kind"] == "emergency"
     assert sos["step"]["notify"] is True
+
+
+async def test_resolving_with_cold_caches(world: World) -> None:
+    """A resolve that must look the tenant up and load the snapshot as well (both caches cold) answers at once, on
+    SQLite's single connection too."""
+    w = world
+    o = await build_office(w)
+    for path, body in (
+        (f"/api/v1/tenants/{w.a['id']}/routing/resolve", {"dialled": o.did, "at": MONDAY_10}),
+        ("/api/v1/routing/resolve", {"did": o.did, "at": MONDAY_10}),
+    ):
+        w.api.state.tenants.invalidate()
+        w.api.state.callflow.clear()
+        r = await w.client.post(path, json=body, headers=w.a_key)
+        assert r.status_code == 200, r.text
+        assert r.json()["step"]["kind"] == "ivr"

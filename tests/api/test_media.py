@@ -577,7 +577,6 @@ async def test_one_default_moh_class_and_in_use_classes_stay(world: World) -> No
     assert (await w.client.get(f"{url}/{second['id']}", headers=w.a_key)).status_code == 200
 
 
-@pytest.mark.xfail(reason="RingGroup.__ref_fields__ lacks moh_class_id (db/models/groups.py), so no in-use check")
 async def test_moh_class_played_by_a_ring_group_is_in_use(world: World) -> None:
     w = world
     url = f"/api/v1/tenants/{w.a['id']}/moh-classes"

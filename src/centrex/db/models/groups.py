@@ -18,6 +18,7 @@ class RingGroup(TenantOwned, Base):
     __id_prefix__ = "rgp"
     __template_copy__ = "optional"
     __table_args__ = (UniqueConstraint("tenant_id", "number"),)
+    __ref_fields__ = {"moh_class_id": "moh_class"}
     __ref_dict_lists__ = {"members": ("extension_id", "extension")}
     __destination_fields__ = ("no_answer_destination",)
 

@@ -42,7 +42,7 @@ LegacyId = Annotated[
     int,
     Field(
         ge=1,
-        le=2_147_483_647,
+        le=999_999_999,  # room for the ids assigned after it (a 32-bit column)
         strict=True,
         description="Small per-tenant integer id (3CX `id`, MiRTA `peid`): kept when importing from another system, "
         "assigned (highest + 1) when left out; unique in the tenant.",

@@ -9,8 +9,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 
 from centrex.api.deps import PrincipalDep, StateDep, TenantScopeDep, require, resolve_scope, uow_of
-from centrex.api.state import AppState
 from centrex.api.route import CentrexRoute, reads_only
+from centrex.api.state import AppState
 from centrex.callflow import resolver
 from centrex.callflow.snapshot import TenantSnapshot
 from centrex.domain.e164 import InvalidNumber, normalize
