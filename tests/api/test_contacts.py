@@ -8,9 +8,6 @@ import csv
 import io
 from typing import Any
 
-import pytest
-
-from centrex.domain import tenancy
 from tests.api.harness import World, unique
 from tests.api.mixins import TenantResourceTests
 
@@ -628,23 +625,12 @@ async def test_csv_export_round_trips_and_guards_formulas(world: World) -> None:
 
 
 # ================================================================================================= end users
-@pytest.fixture
-def end_users_keep_phonebooks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """End users read phonebooks and contacts and manage their personal ones (``phonebooks.*`` and ``contacts.*`` in
-    ``tenancy.USER_ALLOW``); added here when the role table does not grant them yet."""
-    allow, deny = tenancy._ROLE_RULES[tenancy.Role.USER]
-    extra = tuple(p for p in ("phonebooks.*", "contacts.*") if p not in allow)
-    if extra:
-        monkeypatch.setitem(tenancy._ROLE_RULES, tenancy.Role.USER, ((*allow, *extra), deny))
-
-
 async def _end_user(w: World) -> tuple[tuple[str, str], dict[str, Any]]:
     ext = await w.api.extension(w.a["id"], w.a_key)
     username, password, user = await w.api.user(w.a["id"], "user", headers=w.a_key, extension_id=ext["id"])
     return (username, password), user
 
 
-@pytest.mark.usefixtures("end_users_keep_phonebooks")
 async def test_end_user_sees_company_phonebooks_and_only_their_own_personal_ones(world: World) -> None:
     w, c = world, world.client
     me, my_user = await _end_user(w)

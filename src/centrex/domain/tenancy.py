@@ -135,6 +135,9 @@ USER_ALLOW = (
     "devices.read",
     "voicemail_boxes.read",
     "voicemail_boxes.pin",
+    # Company phonebooks to read, personal ones to keep (the slice enforces which is which).
+    "phonebooks.*",
+    "contacts.*",
     "auth.*",
 )
 
