@@ -736,3 +736,30 @@ async def test_template_copies_company_phonebooks_with_their_contacts_but_no_per
     ]
     r = await c.get(f"{base(full, 'contacts')}/find", params={"number": "+1 800 222 1222"}, headers=key)
     assert [x["id"] for x in r.json()["items"]] == [contacts[0]["id"]] != [kept["id"]]
+
+
+async def test_deleting_a_user_removes_their_personal_phonebooks_with_events(world: World) -> None:
+    w, c = world, world.client
+    _, user = await _end_user(w)
+    books = f"/api/v1/tenants/{w.a['id']}/phonebooks"
+    r = await c.post(
+        books, json={"name": unique("Mine "), "scope": "personal", "owner_user_id": user["id"]}, headers=w.a_key
+    )
+    assert r.status_code == 201, r.text
+    book = r.json()
+    r = await c.post(
+        f"/api/v1/tenants/{w.a['id']}/contacts",
+        json={
+            "phonebook_id": book["id"],
+            "first_name": "Mum",
+            "numbers": [{"type": "mobile", "number": "+14155550100"}],
+        },
+        headers=w.a_key,
+    )
+    assert r.status_code == 201, r.text
+    contact = r.json()
+    assert (await c.delete(f"/api/v1/tenants/{w.a['id']}/users/{user['id']}", headers=w.a_key)).status_code == 204
+    assert (await c.get(f"{books}/{book['id']}", headers=w.a_key)).status_code == 404
+    events = (await c.get(f"/api/v1/tenants/{w.a['id']}/events", params={"limit": 500}, headers=w.a_key)).json()
+    gone = {(e["type"], e["resource_id"]) for e in events["items"]}
+    assert {("phonebook.deleted", book["id"]), ("contact.deleted", contact["id"])} <= gone

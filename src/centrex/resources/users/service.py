@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, func, or_
+from sqlalchemy import ColumnElement, func, or_, select
 
+from centrex.db.models.contacts import Contact, Phonebook
 from centrex.db.models.extension import Extension
 from centrex.db.models.user import User
 from centrex.db.types import utcnow
@@ -120,6 +121,17 @@ class UserService(ResourceService[User]):
         if obj.id == scope.principal.user_id:
             raise Conflict("You cannot delete yourself")
         self._may_manage(scope, obj)
+        # Personal phonebooks and their contacts go through the ORM, so that each removal is audited and emitted
+        # (the database would cascade them silently).
+        books = await self.session.scalars(
+            select(Phonebook).where(Phonebook.tenant_id == scope.tenant_id, Phonebook.owner_user_id == obj.id)
+        )
+        for book in books.all():
+            contacts = await self.session.scalars(select(Contact).where(Contact.phonebook_id == book.id))
+            for contact in contacts.all():
+                await self.session.delete(contact)
+            await self.session.delete(book)
+        await self.session.flush()
 
     async def set_password(self, scope: TenantScope, obj_id: str, password: str | None) -> str | None:
         user = await self.get(scope, obj_id)
