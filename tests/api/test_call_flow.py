@@ -251,6 +251,7 @@ async def test_internal_calls_and_the_platform_resolver(world: World) -> None:
         assert r.json()["tenant_id"] == w.a["id"] and r.json()["step"]["box_id"] == o.box["id"]
     r = await w.client.post("/api/v1/routing/resolve", json={"did": o.did, "at": SATURDAY_10}, headers=w.b_key)
     assert r.status_code == 404, r.text
+    assert w.a["id"] not in r.text and "number" in r.json()["detail"]  # nothing about the owner leaks
     r = await w.client.post("/api/v1/routing/resolve", json={"did": "+12125550000"}, headers=w.a_key)
     assert r.status_code == 404
     r = await w.client.post("/api/v1/routing/resolve", json={"did": "hello"}, headers=w.a_key)
@@ -359,6 +360,15 @@ async def test_a_static_loop_is_refused_and_changes_nothing(world: World) -> Non
         headers=w.a_key,
     )
     assert r.status_code in (409, 422) and r.json()["code"] == "static_loop", r.text
+    # Forwarding the operator always to the business hours closes the cycle hours → menu → (timeout) operator.
+    r = await c.patch(
+        url(w, "extensions", o.operator["id"]),
+        json={"forwarding": [{"condition": "always", "destination": {"type": "time_condition", "id": o.hours["id"]}}]},
+        headers=w.a_key,
+    )
+    assert r.status_code in (409, 422) and r.json()["code"] == "static_loop", r.text
+    operator = (await c.get(url(w, "extensions", o.operator["id"]), headers=w.a_key)).json()
+    assert operator["forwarding"] == o.operator["forwarding"]
     # Nothing changed: the resolver explains the same call flow as before.
     after = await resolve(w, MONDAY_10, dialled=o.did, explain=True)
     assert after == before

@@ -24,6 +24,15 @@ async def test_request_id_is_echoed_and_in_problems(world: World) -> None:
     assert r.headers["X-Request-ID"].startswith("req_")
 
 
+async def test_a_repeated_query_parameter_is_refused(world: World) -> None:
+    url = f"/api/v1/tenants/{world.a['id']}/time-conditions"
+    r = await world.client.get(url, params=[("q", "a"), ("q", "b")], headers=world.a_key)
+    assert r.status_code == 422 and r.json()["errors"] == [
+        {"field": "q", "message": "given more than once", "code": "repeated"}
+    ]
+    assert (await world.client.get(url, params={"q": "a", "limit": 5}, headers=world.a_key)).status_code == 200
+
+
 async def test_oversized_body_is_413_and_changes_nothing(world: World) -> None:
     w, c = world, world.client
     url = f"/api/v1/tenants/{w.a['id']}/extensions"

@@ -204,7 +204,7 @@ def test_outbound_routes_permissions_and_emergency() -> None:
     assert resolve_internal(snap, "9011442079460958", "ext_a", MONDAY_10).step["status"] == 403
     assert resolve_internal(snap, "94155551234", "ext_b", MONDAY_10).step["status"] == 403
     # 911 always works, without a prefix, from the most restricted extension, with the dispatchable location.
-    for dialled in ("911", "9911"):
+    for dialled in ("911", "9911", "112"):
         res = resolve_internal(snap, dialled, "ext_b", MONDAY_10)
         assert res.step["kind"] == "external" and res.step["emergency"] and res.step["notify"]
         assert res.step["number"] == "911" and res.step["emergency_location"]["city"] == "Springfield"

@@ -6,6 +6,7 @@ import math
 import re
 import secrets
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -17,19 +18,39 @@ from centrex.security.ratelimit import TokenBuckets
 _RID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
+def _repeated_query_key(query: bytes) -> str | None:
+    """The first query parameter name that occurs more than once (None when each occurs once)."""
+    if not query:
+        return None
+    seen: set[str] = set()
+    for name, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if name in seen:
+            return name
+        seen.add(name)
+    return None
+
+
 async def _send_problem(
-    send: Send, status: int, code: str, title: str, detail: str, rid: str, headers: list[tuple[bytes, bytes]]
+    send: Send,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    rid: str,
+    headers: list[tuple[bytes, bytes]],
+    errors: list[dict[str, str]] | None = None,
 ) -> None:
-    body = orjson.dumps(
-        {
-            "type": PROBLEM_BASE + code,
-            "title": title,
-            "status": status,
-            "code": code,
-            "detail": detail,
-            "request_id": rid,
-        }
-    )
+    problem: dict[str, Any] = {
+        "type": PROBLEM_BASE + code,
+        "title": title,
+        "status": status,
+        "code": code,
+        "detail": detail,
+        "request_id": rid,
+    }
+    if errors is not None:
+        problem["errors"] = errors
+    body = orjson.dumps(problem)
     await send(
         {
             "type": "http.response.start",
@@ -94,6 +115,21 @@ class EdgeMiddleware:
                     [(b"retry-after", str(max(1, math.ceil(wait))).encode())],
                 )
                 return
+
+        repeated = _repeated_query_key(scope.get("query_string", b""))
+        if repeated is not None:
+            # No query parameter of the API takes a list: a repeated one is a mistake, not "the last one wins".
+            await _send_problem(
+                send,
+                422,
+                "validation_error",
+                "Invalid input",
+                f"The query parameter {repeated!r} is given more than once",
+                rid,
+                [],
+                errors=[{"field": repeated, "message": "given more than once", "code": "repeated"}],
+            )
+            return
 
         limit = self.max_body
         declared = -1

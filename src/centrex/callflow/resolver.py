@@ -474,7 +474,12 @@ def resolve_internal(
         for r in snap.outbound_routes
     ):
         walk.note("emergency", f"{dialled} is an emergency number: always allowed")
-        return Resolution(walk._external(dialled, from_ext, "emergency call"), walk.trace)
+        step = walk._external(dialled, from_ext, "emergency call")
+        if step["kind"] == "reject" and dialled in EMERGENCY_NUMBERS and dialled != "911":
+            # 112 (the GSM emergency number) reaches emergency services even without a route of its own.
+            walk.note("emergency", f"no route takes {dialled}: sent as 911")
+            step = walk._external("911", from_ext, "emergency call")
+        return Resolution(step, walk.trace)
     if snap.status != "active":
         walk.note("tenant", "the tenant is suspended: only emergency calls")
         return Resolution({"kind": "reject", "status": 503, "reason": "tenant suspended"}, walk.trace)

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from centrex.callflow.loader import ensure_no_static_loop
 from centrex.db.models.extension import Extension
 from centrex.db.models.voicemail import VoicemailBox
 from centrex.domain.errors import Duplicate, InvalidInput, LimitExceeded, PermissionDenied
@@ -173,6 +174,9 @@ class ExtensionService(ResourceService[Extension]):
         apply_changes(ext, changes)
         await self.session.flush()
         await self._sync_personal_box(scope, ext, old_number)
+        if "forwarding" in changes:
+            # Unconditional forwarding is an edge without caller action: refuse a change that closes a cycle.
+            await ensure_no_static_loop(self.session, scope)
         return ext
 
     async def _sync_personal_box(self, scope: TenantScope, ext: Extension, old_number: str | None) -> None:

@@ -81,7 +81,10 @@ async def resolve_did(
     tenant_id = await state.callflow.tenant_of_did(did)
     if tenant_id is None:
         raise NotFound.of("number", did)
-    scope = await resolve_scope(request, state, principal, tenant_id)  # 404 outside the caller's sub-tree
+    try:
+        scope = await resolve_scope(request, state, principal, tenant_id)
+    except NotFound:  # outside the caller's sub-tree: say nothing about the owner
+        raise NotFound.of("number", did) from None
     snap = await _snapshot(request, state, scope.tenant_id)
     if snap is None:
         raise NotFound.of("number", did)
