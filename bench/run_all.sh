@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every benchmark on SQLite and on PostgreSQL; results go to bench/results/*.json (about 5 minutes).
+# Runs every benchmark on SQLite and on PostgreSQL (the resolver on SQLite); results go to bench/results/*.json
+# (about 8 minutes).
 # Usage: bench/run_all.sh [--sqlite-only]
 # - installs what is missing first (scripts/setup.sh: the venv, and wrk from scripts/debian-packages.txt)
 # - PostgreSQL: BENCH_PG_URL (default postgresql+asyncpg://postgres@127.0.0.1:5432/postgres) must reach a server
@@ -43,6 +44,8 @@ for backend in "${backends[@]}"; do
   "$PY" bench/api_list.py --backend "$backend"
   "$PY" bench/create_extensions.py --backend "$backend"
 done
+# The resolver's reference is a SQLite primary-key lookup, so it runs once, on SQLite.
+"$PY" bench/resolver.py
 
 "$PY" - "${backends[@]}" <<'EOF'
 import json, sys
@@ -57,5 +60,11 @@ for backend in sys.argv[1:]:
           f" = {a['ratio']:.3f} (goal {a['goal']}) {'PASS' if a['passed'] else 'FAIL'}")
     print(f"  {backend:8s} create_extensions: {c['created']} in {c['elapsed_seconds']:.1f}s"
           f" = {c['rate_per_second']:.0f}/s, errors {c['errors']} {'PASS' if c['passed'] else 'FAIL'}")
+r = json.loads((results / "resolver.json").read_text())
+v = r["change_visibility"]
+print(f"  resolver: DID -> first step {r['resolver']['time_condition']['mean_us']:.1f} us (worst kind) vs SQLite PK"
+      f" lookup {r['reference_pk_lookup']['mean_us']:.0f} us = {r['ratio']:.3f} (goal < {r['goal_ratio']});"
+      f" change visible in {v['in_server_ms']['max']:.0f} ms in-server, {v['other_process_ms']['max']:.0f} ms"
+      f" elsewhere {'PASS' if r['passed'] else 'FAIL'}")
 EOF
 echo "run_all: done in $(( $(date +%s) - start ))s"
