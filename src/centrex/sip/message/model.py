@@ -49,7 +49,13 @@ class Message:
         if raw is None:
             raise ParseError("missing CSeq")
         parts = raw.split()
-        if len(parts) != 2 or not parts[0].isdigit() or len(parts[0]) > 10 or int(parts[0]) >= 2**31:
+        if (
+            len(parts) != 2
+            or not parts[0].isascii()
+            or not parts[0].isdigit()
+            or len(parts[0]) > 10
+            or int(parts[0]) >= 2**31
+        ):
             raise ParseError(f"malformed CSeq {raw!r}")
         return int(parts[0]), parts[1]
 

@@ -15,9 +15,10 @@ from centrex.sip.message.model import ParseError, Request, Response, decode
 
 MAX_MESSAGE = 65_535
 _TOKEN = r"[A-Za-z0-9\-.!%*_+`'~]+"
-_REQUEST_LINE = re.compile(rf"^({_TOKEN}) (\S+) (SIP/\d+\.\d+)$")
-_STATUS_LINE = re.compile(r"^(SIP/\d+\.\d+) (\d{3}) ?(.*)$")
+_REQUEST_LINE = re.compile(rf"^({_TOKEN}) ([^\x00-\x20\x7f]+) (SIP/[0-9]+\.[0-9]+)$")
+_STATUS_LINE = re.compile(r"^(SIP/[0-9]+\.[0-9]+) ([0-9]{3})(?: (.*))?$", re.S)
 _HEADER_NAME = re.compile(rf"^{_TOKEN}$")
+_DIGITS = re.compile(r"^[0-9]{1,9}$")
 
 
 def _split_head(data: bytes) -> tuple[bytes, bytes]:
@@ -61,7 +62,7 @@ def parse(data: bytes) -> Request | Response:
         version, code, reason = status_match.groups()
         if not 100 <= int(code) <= 699:
             raise ParseError(f"status code {code} out of range")
-        msg = Response(version=version, status=int(code), reason=reason)
+        msg = Response(version=version, status=int(code), reason=reason or "")
     else:
         request_match = _REQUEST_LINE.match(start)
         if not request_match:
@@ -81,7 +82,7 @@ def parse(data: bytes) -> Request | Response:
     lengths = headers.get_all("Content-Length")
     if lengths:
         raw = lengths[0]
-        if not raw.isdigit() or len(raw) > 9:
+        if not _DIGITS.match(raw):
             raise ParseError(f"malformed Content-Length {raw!r}")
         length = int(raw)
         if length > len(body):
