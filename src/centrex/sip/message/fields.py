@@ -201,6 +201,10 @@ def parse_vias(values: list[str]) -> list[Via]:
 
 def _split_nonempty(value: str, what: str) -> list[str]:
     """``split_list`` that refuses empty elements (``a,,b``; RFC 4475 §3.1.2.1)."""
+    if "," not in value:  # the common case: one element
+        if not value.strip():
+            raise ParseError(f"empty element in {what} list")
+        return [value.strip()]
     parts = split_list(value)
     if not parts or len(parts) != len(_raw_commas(value)):
         raise ParseError(f"empty element in {what} list")

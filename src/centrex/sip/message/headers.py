@@ -3,6 +3,7 @@ unknown headers pass through byte-exact; lookups are by canonical name, compact 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -97,6 +98,7 @@ def canonical_name(name: str) -> str:
     return _CANONICAL.get(name.lower(), name)
 
 
+@functools.lru_cache(maxsize=4096)
 def _key(name: str) -> str:
     return canonical_name(name).lower()
 
@@ -107,10 +109,10 @@ class Header:
 
     name: str
     value: str
+    key: str = field(init=False, repr=False, compare=False)  # lower-case canonical name, for lookups
 
-    @property
-    def key(self) -> str:
-        return _key(self.name)
+    def __post_init__(self) -> None:
+        self.key = _key(self.name)
 
 
 @dataclass(slots=True)

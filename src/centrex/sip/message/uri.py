@@ -16,6 +16,7 @@ _MARK = r"\-_.!~*'()"
 _UNRESERVED = _ALNUM + _MARK
 _ESC = r"%[0-9A-Fa-f]{2}"
 # RFC 3261 §25.1: user = 1*( unreserved / escaped / user-unreserved ); password; paramchar; hchar.
+_ILLEGAL = re.compile(r'[\x00-\x20<>"\s]')  # whitespace, controls and the characters that end a URI
 _USER = re.compile(rf"^(?:[{_UNRESERVED}&=+$,;?/]|{_ESC})+$")
 _PASSWORD = re.compile(rf"^(?:[{_UNRESERVED}&=+$,]|{_ESC})*$")
 _PARAMCHAR = re.compile(rf"^(?:[{_UNRESERVED}\[\]/:&+$]|{_ESC})+$")
@@ -134,7 +135,7 @@ class SipUri:
         if scheme not in ("sip", "sips"):
             raise ParseError(f"not a SIP URI: {text[:80]!r}", 416 if scheme else 400)
         rest = text[len(scheme) + 1 :]
-        if any(ch.isspace() or ord(ch) < 0x21 or ch in '<>"' for ch in rest):
+        if _ILLEGAL.search(rest):
             raise ParseError(f"illegal character in URI {text[:80]!r}")
         user: str | None = None
         password: str | None = None
