@@ -2,6 +2,7 @@
 
 from centrex.db.models.api_key import ApiKey
 from centrex.db.models.audit import AuditEntry
+from centrex.db.models.cdr import Cdr
 from centrex.db.models.conference import Conference
 from centrex.db.models.contacts import Contact, Phonebook
 from centrex.db.models.device import Device
@@ -16,6 +17,7 @@ from centrex.db.models.outbox import OutboxEvent
 from centrex.db.models.queues import Queue, QueueAgent
 from centrex.db.models.refs import ObjectRef
 from centrex.db.models.routing import CallerIdBlock, InboundRoute, OutboundRoute, Trunk
+from centrex.db.models.sip import SipBan, SipRegistration
 from centrex.db.models.tenant import Tenant
 from centrex.db.models.time_condition import TimeCondition
 from centrex.db.models.user import User
@@ -25,6 +27,7 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "CallerIdBlock",
+    "Cdr",
     "Conference",
     "Contact",
     "Device",
@@ -45,6 +48,8 @@ __all__ = [
     "Queue",
     "QueueAgent",
     "RingGroup",
+    "SipBan",
+    "SipRegistration",
     "Tenant",
     "TimeCondition",
     "Trunk",
