@@ -41,7 +41,9 @@ def upgrade() -> None:
         sa.Column("disposition", sa.String(length=16), nullable=False),
         sa.Column("hangup_cause", sa.Integer(), nullable=True),
         sa.Column("hangup_by", sa.String(length=16), nullable=True),
-        sa.Column("legs", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False),
+        sa.Column(
+            "legs", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
+        ),
         sa.Column("created_at", centrex.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", centrex.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
