@@ -181,6 +181,7 @@ def server_env(**extra: str) -> dict[str, str]:
         CENTREX_ADMIN_PASSWORD=ADMIN_PASSWORD,
         CENTREX_RATE_LIMIT_PER_KEY="0",
         CENTREX_RATE_LIMIT_PER_IP="0",
+        CENTREX_SIP_LISTEN="off",  # the HTTP benchmarks need no SIP listener
         CENTREX_LOG_LEVEL="warning",
         PYTHONUNBUFFERED="1",
     )

@@ -26,9 +26,11 @@ from centrex.api.state import AppState
 from centrex.api.tenant_directory import TenantDirectory
 from centrex.bootstrap import ensure_platform
 from centrex.callflow.cache import CallFlowCache
+from centrex.cdr.writer import recover_interrupted
 from centrex.config import Settings
 from centrex.db import migrate
 from centrex.db.engine import Database
+from centrex.engine.server import start_sip
 from centrex.logging import configure as configure_logging
 from centrex.resources.media.blobs import install as install_blob_gc
 from centrex.resources.media.blobs import sweep as sweep_orphan_blobs
@@ -41,7 +43,9 @@ log = logging.getLogger("centrex")
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
 
 
-def _banner(settings: Settings, boot_username: str, generated: str | None, created: bool) -> str:
+def _banner(
+    settings: Settings, boot_username: str, generated: str | None, created: bool, sip: str | None = None
+) -> str:
     base = settings.base_url
     lines = [
         "",
@@ -49,7 +53,7 @@ def _banner(settings: Settings, boot_username: str, generated: str | None, creat
         f"  API:        {base}/api/v1",
         f"  API docs:   {base}/docs   (OpenAPI: {base}/openapi.json)",
         f"  Health:     {base}/healthz  {base}/readyz",
-        "  SIP:        not started (the SIP engine is not part of this build yet)",
+        f"  SIP:        {sip or 'not started (no SIP listener configured: --sip HOST:PORT)'}",
         f"  Database:   {settings.resolved_database_url.split('@')[-1]}",
         f"  Data dir:   {settings.data_dir.resolve()}",
     ]
@@ -127,7 +131,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.auto_migrate:
             await asyncio.to_thread(migrate.upgrade, settings.resolved_database_url)
         boot = await ensure_platform(db, settings)
-        sys.stdout.write(_banner(settings, boot.admin_username, boot.generated_password, boot.created))
+        interrupted = await recover_interrupted(db)  # calls cut off by a previous stop or crash
+        if interrupted:
+            log.warning("marked %d call records interrupted (in progress when the engine last stopped)", interrupted)
+        sip, sip_line = await start_sip(db, settings.sip_hostport)
+        sys.stdout.write(_banner(settings, boot.admin_username, boot.generated_password, boot.created, sip_line))
         sys.stdout.flush()
         await callflow.start()
         tasks = [
@@ -136,12 +144,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             asyncio.create_task(_every(3600.0, purge_idempotency)),
             asyncio.create_task(_every(3600.0, sweep_blobs)),
         ]
+        if sip is not None:
+            tasks.append(asyncio.create_task(_every(60.0, sip.purge)))
         try:
             yield
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            if sip is not None:
+                await sip.stop()
             await auth.flush_key_usage()
             await db.dispose()
 

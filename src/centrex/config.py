@@ -81,11 +81,45 @@ class Settings(BaseSettings):
     key_rotation_overlap_seconds: int = 3600
     cookie_secure: bool = False
 
+    # SIP edge guard (centrex.sipguard; docs/sip-security.md)
+    sip_guard_auth_failures: int = Field(default=5, ge=1, description="Failed SIP auths per user+IP before a block.")
+    sip_guard_auth_window_seconds: float = Field(default=300.0, gt=0)
+    sip_guard_auth_block_seconds: float = Field(default=900.0, gt=0)
+    sip_guard_spray_usernames: int = Field(default=20, ge=1, description="Usernames one IP may fail for, per window.")
+    sip_guard_spray_ban_seconds: float = Field(default=3600.0, gt=0)
+    sip_guard_flood_rate: float = Field(default=20.0, gt=0, description="Sustained SIP requests/s per source IP.")
+    sip_guard_flood_burst: float = Field(default=100.0, ge=1)
+    sip_guard_flood_ban_seconds: float = Field(default=600.0, gt=0)
+    sip_guard_scanner_ban_seconds: float = Field(default=86400.0, gt=0)
+    sip_guard_trusted: list[str] = Field(
+        default_factory=list, description="IPs/CIDRs never limited by the SIP guard (trunks, an edge proxy)."
+    )
+    sip_listen: str | None = Field(
+        default=None,
+        description="HOST:PORT where SIP is served over UDP and TCP (`centrex serve` defaults to 127.0.0.1:5060); "
+        "unset or `off`: no SIP listener.",
+    )
+
     @field_validator("http")
     @classmethod
     def _check_http(cls, value: str) -> str:
         _split_hostport(value, 8080)
         return value
+
+    @field_validator("sip_listen")
+    @classmethod
+    def _check_sip(cls, value: str | None) -> str | None:
+        if value is None or value.strip().lower() in ("", "off", "none", "no", "false"):
+            return None
+        host, port = _split_hostport(value.strip(), 5060)
+        if not 0 <= port <= 65535:
+            raise ValueError("sip_listen: port out of range")
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+    @property
+    def sip_hostport(self) -> tuple[str, int] | None:
+        """(host, port) of the SIP listener (UDP and TCP), None when SIP is off."""
+        return _split_hostport(self.sip_listen, 5060) if self.sip_listen else None
 
     @classmethod
     def settings_customise_sources(

@@ -50,6 +50,8 @@ def centrex_server(
         **(os.environ if base_env is None else base_env),
         "CENTREX_RATE_LIMIT_PER_KEY": "0",
         "CENTREX_RATE_LIMIT_PER_IP": "0",
+        # No SIP listener unless a test asks for one on a free port (5060 would collide between parallel servers).
+        "CENTREX_SIP_LISTEN": "off",
         "CENTREX_LOG_LEVEL": "warning",
         **(env or {}),
     }

@@ -57,14 +57,24 @@ def serve(
     http: Http = None,
     database_url: DatabaseUrl = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
+    sip: Annotated[
+        str | None,
+        typer.Option(
+            "--sip",
+            help="HOST:PORT for SIP over UDP and TCP, or `off` [default 127.0.0.1:5060].",
+            envvar="CENTREX_SIP_LISTEN",
+            show_envvar=True,
+        ),
+    ] = None,
 ) -> None:
-    """Start the API (and, in later versions, the SIP engine) in one process."""
+    """Start the API and the SIP engine in one process."""
     import uvicorn
 
     from centrex.config import Settings
 
     _export(data_dir, http, database_url)
     os.environ["CENTREX_LOG_LEVEL"] = log_level
+    os.environ["CENTREX_SIP_LISTEN"] = sip if sip is not None else "127.0.0.1:5060"
     settings = Settings()
     loop = "uvloop"
     try:

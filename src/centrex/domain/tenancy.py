@@ -116,7 +116,8 @@ def may_dial(destination: DestinationClass, level: OutboundLevel, tenant_allows:
 
 # ---------------------------------------------------------------------------------------------- permissions
 
-PLATFORM_ONLY = ("platform.*",)
+# Platform-level powers: denied to reseller and tenant administrators (users never hold them).
+PLATFORM_ONLY = ("platform.*", "sip_bans.*")
 # What a tenant administrator may not do even inside their own tenant.
 TENANT_ADMIN_DENY = (
     *PLATFORM_ONLY,
@@ -138,6 +139,8 @@ USER_ALLOW = (
     # Company phonebooks to read, personal ones to keep (the slice enforces which is which).
     "phonebooks.*",
     "contacts.*",
+    # Their own extension's call records and missed calls (the slice enforces which).
+    "cdrs.read",
     "auth.*",
 )
 
@@ -240,6 +243,8 @@ _RESOURCE_ACTIONS: dict[str, tuple[str, ...]] = {
     "moh_classes": (),
     "phonebooks": (),
     "contacts": (),
+    "registrations": (),
+    "cdrs": (),
 }
 PERMISSION_CATALOGUE: tuple[str, ...] = (
     *(f"{res}.{action}" for res, extra in _RESOURCE_ACTIONS.items() for action in (*_CRUD, *extra)),
@@ -247,4 +252,7 @@ PERMISSION_CATALOGUE: tuple[str, ...] = (
     "events.read",
     "routing.read",
     "auth.password",
+    "sip_bans.read",
+    "sip_bans.create",
+    "sip_bans.delete",
 )

@@ -1,0 +1,1 @@
+"""SIP edge bans: ``/api/v1/sip/bans`` (platform administrators only)."""
