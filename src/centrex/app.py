@@ -30,13 +30,14 @@ from centrex.cdr.writer import recover_interrupted
 from centrex.config import Settings
 from centrex.db import migrate
 from centrex.db.engine import Database
-from centrex.engine.server import start_sip
+from centrex.engine.server import BAN_REFRESH_SECONDS, start_sip
 from centrex.logging import configure as configure_logging
 from centrex.resources.media.blobs import install as install_blob_gc
 from centrex.resources.media.blobs import sweep as sweep_orphan_blobs
 from centrex.resources.registry import router_modules
 from centrex.security.ratelimit import LoginGuard, TokenBuckets
 from centrex.security.secrets import configure_box, load_key
+from centrex.sipguard import GuardConfig
 from centrex.storage.blobs import BlobStore
 
 log = logging.getLogger("centrex")
@@ -134,7 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         interrupted = await recover_interrupted(db)  # calls cut off by a previous stop or crash
         if interrupted:
             log.warning("marked %d call records interrupted (in progress when the engine last stopped)", interrupted)
-        sip, sip_line = await start_sip(db, settings.sip_hostport)
+        sip, sip_line = await start_sip(db, settings.sip_hostport, guard=GuardConfig.from_settings(settings))
         sys.stdout.write(_banner(settings, boot.admin_username, boot.generated_password, boot.created, sip_line))
         sys.stdout.flush()
         await callflow.start()
@@ -146,6 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ]
         if sip is not None:
             tasks.append(asyncio.create_task(_every(60.0, sip.purge)))
+            tasks.append(asyncio.create_task(_every(BAN_REFRESH_SECONDS, sip.refresh_bans)))
         try:
             yield
         finally:

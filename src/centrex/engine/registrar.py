@@ -12,11 +12,17 @@ Rules (see docs/sip.md):
   removes all; an expiry below ``min_expires`` → 423 with Min-Expires, above ``max_expires`` is lowered;
   a binding from the same Call-ID with a CSeq not higher than the stored one → 500 (request out of order);
   at most ``max_contacts`` per extension (403 beyond). 200 OK lists every current contact with its expires.
+- Edge guard (``centrex.sipguard``, when one is attached as ``guard``): credentials from a blocked (username, IP)
+  pair get no answer and no password check; a wrong password is reported (``auth_failed``: the answer is still 403,
+  or nothing when the source was just banned for password spraying), a right one too (``auth_succeeded``).
+  ``has_source(ip, port)`` tells the guard which sources hold a live binding (they are never limited).
 """
 
 from __future__ import annotations
 
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -41,6 +47,8 @@ from centrex.sip.auth import (
 from centrex.sip.message import NameAddr, ParseError, Request, Response, SipUri, parse_addresses, parse_uri
 from centrex.sip.message.fields import get_param, parse_delta_seconds
 from centrex.sip.transport.base import Source, reply
+from centrex.sipguard import Allow, Ban, Guard
+from centrex.sipguard.addresses import canonical_ip
 
 # MD5 first: many phones (and SIPp 3.6) read only the first WWW-Authenticate and support only MD5; clients that
 # prefer SHA-256 (RFC 8760) find it in the second challenge. Both are verified whichever the client picks.
@@ -55,6 +63,10 @@ class RegistrarConfig:
     max_contacts: int = 10
     nonce_lifetime: float = 300.0
     algorithms: tuple[str, ...] = ALGORITHMS  # challenge order
+
+
+class _Silence(Exception):
+    """Do not answer the request (the guard refused it)."""
 
 
 class _Refusal(Exception):
@@ -82,6 +94,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _ts(dt: datetime) -> float:
+    """POSIX seconds of a stored time (SQLite gives naive UTC datetimes back)."""
+    return (dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)).timestamp()
+
+
 def _clip(text: str | None, limit: int) -> str | None:
     return None if text is None else text[:limit]
 
@@ -92,13 +109,83 @@ class Registrar:
         self.config = config or RegistrarConfig()
         self.nonces = NonceManager(nonce_secret or secrets.token_bytes(32), lifetime=self.config.nonce_lifetime)
         self.tracker = NonceCountTracker(lifetime=self.config.nonce_lifetime)
+        self.guard: Guard | None = None
+        self.on_ban: Callable[[], None] | None = None  # set by the server: called when the guard made a ban
+        # Live bindings by source: (ip, port) -> {extension id: expiry (POSIX seconds)}, and the reverse index.
+        self._sources: dict[tuple[str, int], dict[str, float]] = {}
+        self._ext_sources: dict[str, set[tuple[str, int]]] = {}
+        self._reloading: set[str] | None = None  # extensions changed while ``load_bindings`` queries
+
+    # ------------------------------------------------------------------------------------------------ bindings
+    def has_source(self, ip: str, port: int) -> bool:
+        """Does ``ip:port`` hold a current registration (of any extension)?"""
+        exts = self._sources.get((canonical_ip(ip), port))
+        if not exts:
+            return False
+        now = time.time()
+        return any(expiry > now for expiry in exts.values())
+
+    def _set_bindings(self, ext_id: str, bindings: list[tuple[str, int, float]]) -> None:
+        for key in self._ext_sources.pop(ext_id, set()):
+            exts = self._sources.get(key)
+            if exts is not None:
+                exts.pop(ext_id, None)
+                if not exts:
+                    del self._sources[key]
+        keys: set[tuple[str, int]] = set()
+        for ip, port, expiry in bindings:
+            key = (canonical_ip(ip), port)
+            exts = self._sources.setdefault(key, {})
+            exts[ext_id] = max(expiry, exts.get(ext_id, 0.0))
+            keys.add(key)
+        if keys:
+            self._ext_sources[ext_id] = keys
+
+    def _bindings_changed(self, ext_id: str, bindings: list[tuple[str, int, float]]) -> None:
+        """A REGISTER committed a change of ``ext_id``'s bindings."""
+        if self._reloading is not None:
+            self._reloading.add(ext_id)
+        self._set_bindings(ext_id, bindings)
+
+    async def load_bindings(self) -> int:
+        """(Re)load the live bindings' sources from the database: at start, and after every purge (so bindings
+        deleted through the API or expired stop counting). Extensions whose bindings a REGISTER changed while the
+        query ran keep their in-memory state. Returns how many bindings were read."""
+        self._reloading = set()
+        try:
+            async with self.db.session() as session:
+                rows = (
+                    await session.execute(
+                        select(
+                            SipRegistration.extension_id,
+                            SipRegistration.source_ip,
+                            SipRegistration.source_port,
+                            SipRegistration.expires_at,
+                        ).where(SipRegistration.expires_at > _now())
+                    )
+                ).all()
+        finally:
+            changed, self._reloading = self._reloading, None
+        by_ext: dict[str, list[tuple[str, int, float]]] = {}
+        for row in rows:
+            if row.extension_id not in changed:
+                by_ext.setdefault(row.extension_id, []).append((row.source_ip, row.source_port, _ts(row.expires_at)))
+        for ext_id in list(self._ext_sources):
+            if ext_id not in changed and ext_id not in by_ext:
+                self._set_bindings(ext_id, [])
+        for ext_id, bindings in by_ext.items():
+            self._set_bindings(ext_id, bindings)
+        return len(rows)
 
     def authenticator(self, realm: str) -> DigestAuthenticator:
         return DigestAuthenticator(realm, self.nonces, self.tracker, algorithms=self.config.algorithms)
 
-    async def handle(self, request: Request, source: Source) -> Response:
+    async def handle(self, request: Request, source: Source) -> Response | None:
+        """The answer to a REGISTER, or None when the guard says not to answer."""
         try:
             return await self._handle(request, source)
+        except _Silence:
+            return None
         except _Refusal as refusal:
             response = reply(request, refusal.status, refusal.reason)
             for name, value in refusal.headers:
@@ -111,7 +198,7 @@ class Registrar:
         target = await self._lookup(domain, user)
         if target is None:
             raise _Refusal(404, "Not Found")
-        self._authenticate(request, target)
+        self._authenticate(request, target, source)
         if target.suspended or not target.enabled or target.extension_id is None:
             raise _Refusal(403, "Forbidden")
         contacts = self._contacts(request)
@@ -165,7 +252,7 @@ class Registrar:
             user=user,
         )
 
-    def _authenticate(self, request: Request, target: _Target) -> None:
+    def _authenticate(self, request: Request, target: _Target, source: Source) -> None:
         auth = self.authenticator(target.domain)
         credentials: Credentials | None = None
         for value in request.headers.get_all("Authorization"):
@@ -179,7 +266,11 @@ class Registrar:
         if credentials is None:
             self._challenge(auth, stale=False)
             return
+        guard = self.guard
+        if guard is not None and not isinstance(guard.check_auth(credentials.username, source.ip, source.port), Allow):
+            raise _Silence()  # the (username, IP) pair is blocked: no answer, no password check
         if credentials.username != target.user:
+            self._failed(credentials.username, source)
             raise _Refusal(403, "Forbidden")
         ha1: str | None = None
         if target.password_enc is not None:
@@ -193,10 +284,23 @@ class Registrar:
         # the Request-URI names the domain (as Kamailio and Asterisk, we accept it; the nonce still binds the realm).
         verdict = auth.verify(credentials, ha1=ha1, method=request.method)
         if verdict.ok:
+            if guard is not None:
+                guard.auth_succeeded(credentials.username, source.ip, source.port)
             return
+        if verdict.outcome in (Outcome.FAILED, Outcome.INVALID):
+            self._failed(credentials.username, source)
         if verdict.outcome is Outcome.FAILED:
             raise _Refusal(403, "Forbidden")
         self._challenge(auth, stale=verdict.stale)
+
+    def _failed(self, username: str, source: Source) -> None:
+        """Report a failed authentication to the guard; no answer when it banned the source just now."""
+        if self.guard is None:
+            return
+        if isinstance(self.guard.auth_failed(username, source.ip, source.port), Ban):
+            if self.on_ban is not None:
+                self.on_ban()
+            raise _Silence()
 
     @staticmethod
     def _challenge(auth: DigestAuthenticator, *, stale: bool) -> None:
@@ -288,6 +392,7 @@ class Registrar:
                     setattr(row, name, value)
             await session.flush()
             await uow.commit()
+        self._bindings_changed(ext_id, [(r.source_ip, r.source_port, _ts(r.expires_at)) for r in rows])
         return sorted(rows, key=lambda r: r.contact_uri)
 
     @staticmethod
@@ -329,4 +434,5 @@ class Registrar:
             if count:
                 await uow.session.execute(delete(SipRegistration).where(SipRegistration.expires_at <= _now()))
                 await uow.commit()
+        await self.load_bindings()
         return count

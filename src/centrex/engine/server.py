@@ -3,24 +3,35 @@ OPTIONS answered 200 (keep-alive pings, monitoring), ACK absorbed, other methods
 
 REGISTER is a non-INVITE request: its server transaction is reduced to a recent-response cache keyed by the top Via
 branch and sent-by (RFC 3261 §17.2.3), so a retransmission gets the same final response, and one still being
-processed is absorbed. Entries live 32 s (Timer J for UDP)."""
+processed is absorbed. Entries live 32 s (Timer J for UDP).
+
+Every request first passes the edge guard (``centrex.sipguard``, one ``Guard`` per server): ``Drop`` → no answer,
+``Ban`` → no answer and the ban is written to ``sip_bans`` at once (a short transaction, in the background).
+``refresh_bans`` (run every ``BAN_REFRESH_SECONDS`` by the app) writes any ban not yet stored and reloads the active
+bans from the database, so bans made or lifted through the API apply within seconds (docs/sip-security.md)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import OrderedDict
 
 from centrex.db.engine import Database
+from centrex.db.uow import UnitOfWork
 from centrex.engine.registrar import Registrar, RegistrarConfig
 from centrex.sip.message import ParseError, Request, Response, parse_vias
 from centrex.sip.transport import SipListener, Source
 from centrex.sip.transport.base import reply
+from centrex.sipguard import Allow, Ban, Guard, GuardConfig
+from centrex.sipguard.bans import BanEntry
+from centrex.sipguard.store import load_active_bans, persist_ban
 
 log = logging.getLogger("centrex.engine")
 ALLOW = "REGISTER, OPTIONS, ACK"
 CACHE_SECONDS = 32.0
 CACHE_MAX = 50_000
+BAN_REFRESH_SECONDS = 3.0
 
 
 class ResponseCache:
@@ -65,21 +76,93 @@ def transaction_key(request: Request, source: Source) -> tuple[str, ...] | None:
 
 
 class SipServer:
-    def __init__(self, db: Database, host: str, port: int, config: RegistrarConfig | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        host: str,
+        port: int,
+        config: RegistrarConfig | None = None,
+        *,
+        guard: GuardConfig | None = None,
+    ) -> None:
+        self.db = db
         self.registrar = Registrar(db, config)
+        self.guard = Guard(guard or GuardConfig(), is_registered=self.registrar.has_source)
+        self.registrar.guard = self.guard
+        self.registrar.on_ban = self._banned
         self.listener = SipListener(host, port, self.handle)
         self.cache = ResponseCache()
+        self._ban_lock = asyncio.Lock()
+        self._unsaved: list[BanEntry] = []  # bans taken from the guard, not yet stored
+        self._ban_tasks: set[asyncio.Task[None]] = set()
 
     @property
     def address(self) -> str:
         return f"{self.listener.host}:{self.listener.port}"
 
     async def start(self) -> None:
+        """Load the live bindings and the active bans, then listen."""
+        await self.registrar.load_bindings()
+        await self.refresh_bans()
         await self.listener.start()
         log.info("SIP listening on udp/tcp %s", self.address)
 
     async def stop(self) -> None:
         await self.listener.stop()
+        for task in list(self._ban_tasks):
+            task.cancel()
+        await asyncio.gather(*self._ban_tasks, return_exceptions=True)
+        try:
+            await self.save_bans()
+        except Exception:
+            log.exception("could not store %d SIP bans at stop", len(self._unsaved))
+
+    # ------------------------------------------------------------------------------------------------ bans
+    def _banned(self) -> None:
+        """The guard made a ban: store it now, in the background (the request is not answered)."""
+        task = asyncio.get_running_loop().create_task(self._save_logged())
+        self._ban_tasks.add(task)
+        task.add_done_callback(self._ban_tasks.discard)
+
+    async def _save_logged(self) -> None:
+        try:
+            await self.save_bans()
+        except Exception:
+            log.exception("could not store SIP bans (kept in memory, retried at the next refresh)")
+
+    async def save_bans(self) -> int:
+        """Store the bans the guard made since the last call (one short transaction); returns how many."""
+        async with self._ban_lock:
+            return await self._save_unlocked()
+
+    async def _save_unlocked(self) -> int:
+        self._unsaved.extend(self.guard.take_new_bans())
+        if not self._unsaved:
+            return 0
+        pending = list(self._unsaved)
+        async with UnitOfWork(self.db) as uow:
+            for entry in pending:
+                await persist_ban(uow.session, entry)
+            await uow.commit()
+        del self._unsaved[: len(pending)]
+        for entry in pending:
+            log.warning("SIP ban of %s until %s: %s", entry.source, entry.expires_at, entry.reason)
+        return len(pending)
+
+    async def refresh_bans(self) -> None:
+        """Store new bans, then make the guard's ban list that of the database (bans made or lifted through the
+        API apply); bans that could not be stored stay in force."""
+        async with self._ban_lock:
+            try:
+                await self._save_unlocked()
+            except Exception:
+                log.exception("could not store SIP bans (kept in memory)")
+            async with self.db.session() as session:
+                entries = await load_active_bans(session, time.time())
+            # No await from here on: a ban made meanwhile is in the guard's queue and kept in force.
+            self._unsaved.extend(self.guard.take_new_bans())
+            self.guard.import_bans([*entries, *self._unsaved])
+            self.guard.purge()
 
     async def purge(self) -> None:
         removed = await self.registrar.purge_expired()
@@ -87,7 +170,14 @@ class SipServer:
             log.info("purged %d expired registrations", removed)
 
     async def handle(self, message: Request | Response, source: Source) -> Response | None:
-        if isinstance(message, Response) or message.method == "ACK":
+        if isinstance(message, Response):
+            return None
+        decision = self.guard.check_request(source.ip, source.port, message.headers.get("User-Agent"))
+        if not isinstance(decision, Allow):
+            if isinstance(decision, Ban):
+                self._banned()
+            return None  # refused at the edge: no answer
+        if message.method == "ACK":
             return None
         key = transaction_key(message, source)
         if key is not None:
@@ -105,7 +195,7 @@ class SipServer:
             self.cache.store(key, response)
         return response
 
-    async def _dispatch(self, request: Request, source: Source) -> Response:
+    async def _dispatch(self, request: Request, source: Source) -> Response | None:
         if request.method == "REGISTER":
             return await self.registrar.handle(request, source)
         if request.method == "OPTIONS":
@@ -117,12 +207,14 @@ class SipServer:
         return response
 
 
-async def start_sip(db: Database, hostport: tuple[str, int] | None) -> tuple[SipServer | None, str | None]:
+async def start_sip(
+    db: Database, hostport: tuple[str, int] | None, *, guard: GuardConfig | None = None
+) -> tuple[SipServer | None, str | None]:
     """Start the SIP server when configured: (server, banner text). A port that cannot be bound is reported in the
     banner and the log; the API keeps running without SIP."""
     if hostport is None:
         return None, None
-    server = SipServer(db, *hostport)
+    server = SipServer(db, *hostport, guard=guard)
     try:
         await server.start()
     except OSError as exc:
