@@ -135,7 +135,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         interrupted = await recover_interrupted(db)  # calls cut off by a previous stop or crash
         if interrupted:
             log.warning("marked %d call records interrupted (in progress when the engine last stopped)", interrupted)
-        sip, sip_line = await start_sip(db, settings.sip_hostport, guard=GuardConfig.from_settings(settings))
+        sip, sip_line = await start_sip(
+            db, settings.sip_hostport, guard=GuardConfig.from_settings(settings), callflow=callflow
+        )
         sys.stdout.write(_banner(settings, boot.admin_username, boot.generated_password, boot.created, sip_line))
         sys.stdout.flush()
         await callflow.start()

@@ -16,6 +16,8 @@ Rules (see docs/sip.md):
   pair get no answer and no password check; a wrong password is reported (``auth_failed``: the answer is still 403,
   or nothing when the source was just banned for password spraying), a right one too (``auth_succeeded``).
   ``has_source(ip, port)`` tells the guard which sources hold a live binding (they are never limited).
+- ``authenticate`` applies the same digest check to the B2BUA's INVITEs, as proxy authentication (407 with
+  ``Proxy-Authenticate``, credentials in ``Proxy-Authorization``; docs/calls.md).
 """
 
 from __future__ import annotations
@@ -88,6 +90,9 @@ class _Target:
     enabled: bool
     password_enc: str | None
     user: str
+
+
+Target = _Target  # who authenticated: tenant, domain, extension (for the B2BUA)
 
 
 def _now() -> datetime:
@@ -252,10 +257,28 @@ class Registrar:
             user=user,
         )
 
-    def _authenticate(self, request: Request, target: _Target, source: Source) -> None:
+    async def authenticate(self, request: Request, source: Source, domain: str, user: str) -> Target | Response | None:
+        """Proxy authentication of a request other than REGISTER (an INVITE from an extension, §22.3): the caller's
+        target when ``user``@``domain`` proved its password, else the answer (407 challenge, 403, 404), or None
+        when the guard says not to answer. Same rules and guard reports as REGISTER."""
+        try:
+            target = await self._lookup(domain.lower(), user)
+            if target is None:
+                raise _Refusal(404, "Not Found")
+            self._authenticate(request, target, source, proxy=True)
+        except _Silence:
+            return None
+        except _Refusal as refusal:
+            response = reply(request, refusal.status, refusal.reason)
+            for name, value in refusal.headers:
+                response.headers.add(name, value)
+            return response
+        return target
+
+    def _authenticate(self, request: Request, target: _Target, source: Source, *, proxy: bool = False) -> None:
         auth = self.authenticator(target.domain)
         credentials: Credentials | None = None
-        for value in request.headers.get_all("Authorization"):
+        for value in request.headers.get_all("Proxy-Authorization" if proxy else "Authorization"):
             try:
                 parsed = Credentials.parse(value)
             except AuthError:
@@ -264,7 +287,7 @@ class Registrar:
                 credentials = parsed
                 break
         if credentials is None:
-            self._challenge(auth, stale=False)
+            self._challenge(auth, stale=False, proxy=proxy)
             return
         guard = self.guard
         if guard is not None and not isinstance(guard.check_auth(credentials.username, source.ip, source.port), Allow):
@@ -291,7 +314,7 @@ class Registrar:
             self._failed(credentials.username, source)
         if verdict.outcome is Outcome.FAILED:
             raise _Refusal(403, "Forbidden")
-        self._challenge(auth, stale=verdict.stale)
+        self._challenge(auth, stale=verdict.stale, proxy=proxy)
 
     def _failed(self, username: str, source: Source) -> None:
         """Report a failed authentication to the guard; no answer when it banned the source just now."""
@@ -303,8 +326,12 @@ class Registrar:
             raise _Silence()
 
     @staticmethod
-    def _challenge(auth: DigestAuthenticator, *, stale: bool) -> None:
+    def _challenge(auth: DigestAuthenticator, *, stale: bool, proxy: bool = False) -> None:
         challenges = auth.challenges(stale=stale)
+        if proxy:
+            raise _Refusal(
+                407, "Proxy Authentication Required", tuple(("Proxy-Authenticate", str(c)) for c in challenges)
+            )
         raise _Refusal(401, "Unauthorized", tuple(("WWW-Authenticate", str(c)) for c in challenges))
 
     def _contacts(self, request: Request) -> list[tuple[NameAddr, int]]:

@@ -1,5 +1,6 @@
 """``SipServer``: the SIP listener (UDP + TCP) with the engine's request dispatch: REGISTER to the registrar,
-OPTIONS answered 200 (keep-alive pings, monitoring), ACK absorbed, other methods 501 for now; responses dropped.
+OPTIONS answered 200 (keep-alive pings, monitoring), INVITE/ACK/BYE/CANCEL and responses to the B2BUA (when a
+call-flow cache is given; else ACK absorbed, responses dropped), other methods 501 for now.
 
 REGISTER is a non-INVITE request: its server transaction is reduced to a recent-response cache keyed by the top Via
 branch and sent-by (RFC 3261 §17.2.3), so a retransmission gets the same final response, and one still being
@@ -17,8 +18,11 @@ import logging
 import time
 from collections import OrderedDict
 
+from centrex.callflow.cache import CallFlowCache
 from centrex.db.engine import Database
 from centrex.db.uow import UnitOfWork
+from centrex.engine.b2bua import B2bua, Wire
+from centrex.engine.b2bua.core import METHODS as CALL_METHODS
 from centrex.engine.registrar import Registrar, RegistrarConfig
 from centrex.sip.message import ParseError, Request, Response, parse_vias
 from centrex.sip.transport import SipListener, Source
@@ -29,6 +33,7 @@ from centrex.sipguard.store import load_active_bans, persist_ban
 
 log = logging.getLogger("centrex.engine")
 ALLOW = "REGISTER, OPTIONS, ACK"
+ALLOW_CALLS = "REGISTER, OPTIONS, INVITE, ACK, BYE, CANCEL"
 CACHE_SECONDS = 32.0
 CACHE_MAX = 50_000
 BAN_REFRESH_SECONDS = 3.0
@@ -84,6 +89,7 @@ class SipServer:
         config: RegistrarConfig | None = None,
         *,
         guard: GuardConfig | None = None,
+        callflow: CallFlowCache | None = None,
     ) -> None:
         self.db = db
         self.registrar = Registrar(db, config)
@@ -91,6 +97,8 @@ class SipServer:
         self.registrar.guard = self.guard
         self.registrar.on_ban = self._banned
         self.listener = SipListener(host, port, self.handle)
+        self.b2bua = B2bua(db, self.registrar, Wire(self.listener), callflow) if callflow is not None else None
+        self.allow = ALLOW_CALLS if self.b2bua is not None else ALLOW
         self.cache = ResponseCache()
         self._ban_lock = asyncio.Lock()
         self._unsaved: list[BanEntry] = []  # bans taken from the guard, not yet stored
@@ -105,9 +113,13 @@ class SipServer:
         await self.registrar.load_bindings()
         await self.refresh_bans()
         await self.listener.start()
+        if self.b2bua is not None:
+            await self.b2bua.start()
         log.info("SIP listening on udp/tcp %s", self.address)
 
     async def stop(self) -> None:
+        if self.b2bua is not None:
+            await self.b2bua.stop()
         await self.listener.stop()
         for task in list(self._ban_tasks):
             task.cancel()
@@ -171,12 +183,17 @@ class SipServer:
 
     async def handle(self, message: Request | Response, source: Source) -> Response | None:
         if isinstance(message, Response):
+            if self.b2bua is not None:
+                self.b2bua.on_response(message, source)
             return None
         decision = self.guard.check_request(source.ip, source.port, message.headers.get("User-Agent"))
         if not isinstance(decision, Allow):
             if isinstance(decision, Ban):
                 self._banned()
             return None  # refused at the edge: no answer
+        if self.b2bua is not None and message.method in CALL_METHODS:
+            await self.b2bua.on_request(message, source)  # answered through its own transactions
+            return None
         if message.method == "ACK":
             return None
         key = transaction_key(message, source)
@@ -200,21 +217,25 @@ class SipServer:
             return await self.registrar.handle(request, source)
         if request.method == "OPTIONS":
             response = reply(request, 200, "OK")
-            response.headers.add("Allow", ALLOW)
+            response.headers.add("Allow", self.allow)
             return response
         response = reply(request, 501, "Not Implemented")
-        response.headers.add("Allow", ALLOW)
+        response.headers.add("Allow", self.allow)
         return response
 
 
 async def start_sip(
-    db: Database, hostport: tuple[str, int] | None, *, guard: GuardConfig | None = None
+    db: Database,
+    hostport: tuple[str, int] | None,
+    *,
+    guard: GuardConfig | None = None,
+    callflow: CallFlowCache | None = None,
 ) -> tuple[SipServer | None, str | None]:
     """Start the SIP server when configured: (server, banner text). A port that cannot be bound is reported in the
     banner and the log; the API keeps running without SIP."""
     if hostport is None:
         return None, None
-    server = SipServer(db, *hostport, guard=guard)
+    server = SipServer(db, *hostport, guard=guard, callflow=callflow)
     try:
         await server.start()
     except OSError as exc:
