@@ -16,6 +16,15 @@ if [ ! -x .venv/bin/centrex ] || ! command -v wrk >/dev/null 2>&1; then
   bash scripts/setup.sh
 fi
 PY=.venv/bin/python
+# The RTP relay benchmark's reference (rtpengine) and its load generator's compiler are for benchmarks only.
+bench_pkgs=()
+command -v rtpengine >/dev/null 2>&1 || bench_pkgs+=(rtpengine-daemon)
+command -v cc >/dev/null 2>&1 || bench_pkgs+=(gcc)
+if [ ${#bench_pkgs[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${bench_pkgs[@]}" >/dev/null
+fi
 export BENCH_PG_URL="${BENCH_PG_URL:-postgresql+asyncpg://postgres@127.0.0.1:5432/postgres}"
 
 if [[ " ${backends[*]} " == *" postgres "* ]]; then
@@ -46,6 +55,8 @@ for backend in "${backends[@]}"; do
 done
 # The resolver's reference is a SQLite primary-key lookup, so it runs once, on SQLite.
 "$PY" bench/resolver.py
+"$PY" bench/sip_parse.py
+"$PY" bench/rtp_relay.py
 
 "$PY" - "${backends[@]}" <<'EOF'
 import json, sys
