@@ -5,12 +5,13 @@ The same keys work on the command line of ``centrex serve`` (``--data-dir``, ``-
 
 from __future__ import annotations
 
+import ipaddress
 import tomllib
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
@@ -99,6 +100,16 @@ class Settings(BaseSettings):
         description="HOST:PORT where SIP is served over UDP and TCP (`centrex serve` defaults to 127.0.0.1:5060); "
         "unset or `off`: no SIP listener.",
     )
+    # Media relay (centrex.media.rtp; docs/calls.md "Media")
+    media_relay: bool = Field(default=True, description="Anchor the RTP of B2BUA calls through the engine's relay.")
+    rtp_port_range: str = Field(
+        default="20000-29999",
+        validation_alias=AliasChoices("CENTREX_RTP_PORTS", "rtp_port_range"),
+        description="MIN-MAX UDP ports of the media relay (env CENTREX_RTP_PORTS); each call takes two even/odd pairs.",
+    )
+    rtp_bind: str | None = Field(
+        default=None, description="IP the media relay binds and announces; default: the SIP host."
+    )
 
     @field_validator("http")
     @classmethod
@@ -115,6 +126,33 @@ class Settings(BaseSettings):
         if not 0 <= port <= 65535:
             raise ValueError("sip_listen: port out of range")
         return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+    @field_validator("rtp_port_range")
+    @classmethod
+    def _check_rtp_ports(cls, value: str) -> str:
+        low, sep, high = value.strip().partition("-")
+        if not sep or not low.strip().isdigit() or not high.strip().isdigit():
+            raise ValueError("rtp_port_range: expected MIN-MAX, e.g. 20000-29999")
+        lo, hi = int(low), int(high)
+        if not 1024 <= lo < hi <= 65535 or hi - lo < 3:
+            raise ValueError("rtp_port_range: MIN < MAX within 1024-65535, at least two port pairs")
+        return f"{lo}-{hi}"
+
+    @field_validator("rtp_bind")
+    @classmethod
+    def _check_rtp_bind(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            return str(ipaddress.ip_address(value.strip().strip("[]")))
+        except ValueError:
+            raise ValueError(f"rtp_bind: {value!r} is not an IP address") from None
+
+    @property
+    def rtp_ports(self) -> tuple[int, int]:
+        """(min, max) of ``rtp_port_range``."""
+        low, _, high = self.rtp_port_range.partition("-")
+        return int(low), int(high)
 
     @property
     def sip_hostport(self) -> tuple[str, int] | None:

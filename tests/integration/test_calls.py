@@ -1,10 +1,12 @@
 """Extension-to-extension calls end to end: a real ``centrex serve`` with SIP on a free port, the callee a SIPp that
 registers (digest) from a port and then answers there as a UAS, the caller a SIPp UAC that authenticates its INVITE
-(407); both SIPp runs must succeed, and the CDR must say what happened (scenarios in ``sipp/``, docs/calls.md)."""
+(407); both SIPp runs must succeed, and the CDR must say what happened (scenarios in ``sipp/``, docs/calls.md).
+The server runs with the media relay on (the default), so every SDP the phones get points at the relay."""
 
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import socket
 import subprocess
@@ -25,6 +27,7 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("sipp") is None, reason="SIPp (Debian sip-tester) is not installed"),
 ]
 SCENARIOS = Path(__file__).parent / "sipp"
+PCAP = Path("/usr/share/sip-tester/g711a.pcap")  # RTP the media caller scenario plays (Debian sip-tester)
 ADMIN = ("admin", ADMIN_PASSWORD)
 
 
@@ -68,10 +71,10 @@ class Pbx:
         return port
 
     @contextlib.contextmanager
-    def callee(self, scenario: str, port: int) -> Iterator[subprocess.Popen[str]]:
+    def callee(self, scenario: str, port: int, extra: list[str] | None = None) -> Iterator[subprocess.Popen[str]]:
         """A SIPp UAS on the port the callee registered from (killed on the way out if still running)."""
         proc = subprocess.Popen(
-            self._sipp(scenario, port, []),
+            self._sipp(scenario, port, extra or []),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             text=True,
@@ -84,13 +87,13 @@ class Pbx:
                 proc.kill()
             proc.wait(timeout=10)
 
-    def call(self, scenario: str, caller: dict[str, Any], dialled: str) -> int:
+    def call(self, scenario: str, caller: dict[str, Any], dialled: str, extra: list[str] | None = None) -> int:
         """Run a caller scenario; returns SIPp's exit code."""
         time.sleep(0.3)  # let a callee SIPp bind its port first
         args = self._sipp(scenario, free_port(), [
             f"127.0.0.1:{self.sip_port}", "-au", caller["sip_username"], "-ap", caller["sip_password"],
             "-key", "user", caller["sip_username"], "-key", "domain", self.tenant["sip_domain"],
-            "-key", "dialled", dialled,
+            "-key", "dialled", dialled, *(extra or []),
         ])  # fmt: skip
         proc = subprocess.run(args, capture_output=True, text=True, timeout=60, cwd=self.root)
         return proc.returncode
@@ -247,3 +250,53 @@ def test_udp_retransmissions_absorbed_and_final_response_retransmitted(pbx: Pbx)
         time.sleep(0.2)
         _responses(s, 0.1)
         assert _responses(s, 1.5) == []  # the ACK stopped the retransmissions
+
+
+def _logged(path: Path, label: str) -> tuple[str, int]:
+    """The (address, port) a SIPp scenario logged with ``<log message="LABEL [$c_ip] [$m_port]"/>``."""
+    found = re.search(rf"{label} ([0-9.]+) ([0-9]+)", path.read_text(errors="replace"))
+    assert found is not None, f"{label} not in {path}"
+    return found[1], int(found[2])
+
+
+@pytest.mark.skipif(not PCAP.exists(), reason=f"{PCAP} (Debian sip-tester) is missing")
+@pytest.mark.parametrize(
+    ("caller_scenario", "callee_scenario", "caller_got", "callee_got"),
+    [
+        ("call_uac_media.xml", "callee_echo.xml", "ANSWER-SDP", "OFFER-SDP"),  # offer in the INVITE
+        ("call_uac_late.xml", "callee_late.xml", "OFFER-SDP", "ANSWER-SDP"),  # late offer: in the 200, answer in ACK
+    ],
+    ids=["offer", "late-offer"],
+)
+def test_media_is_anchored_through_the_relay(
+    pbx: Pbx, caller_scenario: str, callee_scenario: str, caller_got: str, callee_got: str
+) -> None:
+    """The caller plays G.711 RTP at the port the SDP it got named, the callee echoes it back (-rtp_echo): each
+    side's SDP names the relay, not the other phone, and the relay's counters in the CDR legs show packets both
+    ways."""
+    alice, bob = pbx.extension(name="Alice"), pbx.extension(name="Bob")
+    caller_media, callee_media = free_port(), free_port()
+    caller_log, callee_log = (
+        pbx.root / f"media-caller-{caller_media}.log",
+        pbx.root / f"media-callee-{callee_media}.log",
+    )
+    callee_args = ["-rtp_echo", "-mp", str(callee_media), "-trace_logs", "-log_file", str(callee_log)]
+    with pbx.callee(callee_scenario, pbx.register(bob), callee_args) as uas:
+        caller_args = ["-mp", str(caller_media), "-trace_logs", "-log_file", str(caller_log)]
+        assert pbx.call(caller_scenario, alice, bob["number"], caller_args) == 0
+        assert _finish(uas) == 0
+    offer_ip, offer_port = _logged(callee_log, callee_got)  # the caller's SDP as the callee got it
+    answer_ip, answer_port = _logged(caller_log, caller_got)  # the callee's SDP as the caller got it
+    cdr = pbx.cdr(bob)
+    assert cdr["disposition"] == "answered" and cdr["hangup_by"] == "caller"
+    legs = {leg["id"]: leg for leg in cdr["legs"]}
+    a, b = legs["media-a"], legs["media-b"]
+    # Each phone was given the relay's port for its own leg, never the other phone's media port.
+    assert offer_ip == answer_ip == "127.0.0.1"
+    assert answer_port == a["relay_port"] and offer_port == b["relay_port"]
+    assert answer_port not in (callee_media, caller_media) and offer_port not in (callee_media, caller_media)
+    # The relay sent to the callee where its SDP said, and carried RTP both ways (2 s of 20 ms packets ≈ 100).
+    assert b["remote"] == f"127.0.0.1:{callee_media}" and b["latched"]
+    assert a["rtp_packets_in"] >= 40 and b["rtp_packets_out"] >= 40  # caller → relay → callee
+    assert b["rtp_packets_in"] >= 40 and a["rtp_packets_out"] >= 40  # callee's echo → relay → caller
+    assert b["rtp_packets_in"] <= a["rtp_packets_in"] and a["rejected"] == b["rejected"] == 0

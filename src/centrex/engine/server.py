@@ -9,7 +9,11 @@ processed is absorbed. Entries live 32 s (Timer J for UDP).
 Every request first passes the edge guard (``centrex.sipguard``, one ``Guard`` per server): ``Drop`` → no answer,
 ``Ban`` → no answer and the ban is written to ``sip_bans`` at once (a short transaction, in the background).
 ``refresh_bans`` (run every ``BAN_REFRESH_SECONDS`` by the app) writes any ban not yet stored and reloads the active
-bans from the database, so bans made or lifted through the API apply within seconds (docs/sip-security.md)."""
+bans from the database, so bans made or lifted through the API apply within seconds (docs/sip-security.md).
+
+Media: ``start_sip`` gives the server one ``RtpRelay`` (``MediaConfig``: settings ``media_relay``, ``rtp_port_range``,
+``rtp_bind``; default bind address the SIP host) that the B2BUA anchors every call's RTP through; it is closed on
+stop. With ``media_relay`` off the SDP passes through unchanged (docs/calls.md "Media")."""
 
 from __future__ import annotations
 
@@ -17,13 +21,16 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 
 from centrex.callflow.cache import CallFlowCache
+from centrex.config import Settings
 from centrex.db.engine import Database
 from centrex.db.uow import UnitOfWork
 from centrex.engine.b2bua import B2bua, Wire
 from centrex.engine.b2bua.core import METHODS as CALL_METHODS
 from centrex.engine.registrar import Registrar, RegistrarConfig
+from centrex.media.rtp import RelayError, RtpRelay
 from centrex.sip.message import ParseError, Request, Response, parse_vias
 from centrex.sip.transport import SipListener, Source
 from centrex.sip.transport.base import reply
@@ -80,6 +87,21 @@ def transaction_key(request: Request, source: Source) -> tuple[str, ...] | None:
     return (branch, f"{top.host}:{top.port}", request.method, source.transport, source.ip, str(source.port))
 
 
+@dataclass(frozen=True)
+class MediaConfig:
+    """The media relay of the B2BUA: on/off, UDP port range, bind IP (None: the SIP listener's host)."""
+
+    enabled: bool = True
+    port_min: int = 20000
+    port_max: int = 29999
+    ip: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MediaConfig:
+        low, high = settings.rtp_ports
+        return cls(settings.media_relay, low, high, settings.rtp_bind)
+
+
 class SipServer:
     def __init__(
         self,
@@ -90,14 +112,18 @@ class SipServer:
         *,
         guard: GuardConfig | None = None,
         callflow: CallFlowCache | None = None,
+        relay: RtpRelay | None = None,
     ) -> None:
         self.db = db
+        self.relay = relay
         self.registrar = Registrar(db, config)
         self.guard = Guard(guard or GuardConfig(), is_registered=self.registrar.has_source)
         self.registrar.guard = self.guard
         self.registrar.on_ban = self._banned
         self.listener = SipListener(host, port, self.handle)
-        self.b2bua = B2bua(db, self.registrar, Wire(self.listener), callflow) if callflow is not None else None
+        self.b2bua = (
+            B2bua(db, self.registrar, Wire(self.listener), callflow, relay=relay) if callflow is not None else None
+        )
         self.allow = ALLOW_CALLS if self.b2bua is not None else ALLOW
         self.cache = ResponseCache()
         self._ban_lock = asyncio.Lock()
@@ -120,6 +146,8 @@ class SipServer:
     async def stop(self) -> None:
         if self.b2bua is not None:
             await self.b2bua.stop()
+        if self.relay is not None:
+            await self.relay.close()
         await self.listener.stop()
         for task in list(self._ban_tasks):
             task.cancel()
@@ -230,15 +258,31 @@ async def start_sip(
     *,
     guard: GuardConfig | None = None,
     callflow: CallFlowCache | None = None,
+    media: MediaConfig | None = None,
 ) -> tuple[SipServer | None, str | None]:
     """Start the SIP server when configured: (server, banner text). A port that cannot be bound is reported in the
-    banner and the log; the API keeps running without SIP."""
+    banner and the log; the API keeps running without SIP. ``media`` None: read from the settings (environment,
+    ``CENTREX_CONFIG``); a relay that cannot be made (bad address) is logged and calls go without it."""
     if hostport is None:
         return None, None
-    server = SipServer(db, *hostport, guard=guard, callflow=callflow)
+    if media is None:
+        media = MediaConfig.from_settings(Settings())
+    relay: RtpRelay | None = None
+    media_line = "media passed through (no relay)"
+    if media.enabled and callflow is not None:
+        ip = media.ip or hostport[0]
+        try:
+            relay = RtpRelay(ip, media.port_min, media.port_max)
+            media_line = f"media relay {ip} udp {media.port_min}-{media.port_max}"
+        except RelayError as exc:
+            log.error("media relay not started: %s (calls pass SDP through)", exc)
+            media_line = f"media relay NOT started ({exc})"
+    server = SipServer(db, *hostport, guard=guard, callflow=callflow, relay=relay)
     try:
         await server.start()
     except OSError as exc:
+        if relay is not None:
+            await relay.close()
         log.error("SIP not started: cannot listen on %s:%d: %s", hostport[0], hostport[1], exc)
         return None, f"NOT started: cannot listen on {hostport[0]}:{hostport[1]} ({exc.strerror or exc})"
-    return server, f"udp+tcp {server.address}   (register as <sip_username>@<tenant sip_domain>)"
+    return server, f"udp+tcp {server.address}   (register as <sip_username>@<tenant sip_domain>; {media_line})"

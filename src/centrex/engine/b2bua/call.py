@@ -7,6 +7,7 @@ import asyncio
 import secrets
 from dataclasses import dataclass, field
 
+from centrex.media.rtp import Session
 from centrex.sip.dialog import Dialog
 from centrex.sip.message import Headers, Request, Response
 from centrex.sip.transaction import ClientTransaction, InviteServerTransaction
@@ -43,6 +44,7 @@ class Call:
     cdr_id: str | None = None
     cdr_task: asyncio.Task[None] | None = None
     ring_timer: asyncio.TimerHandle | None = None
+    media: Session | None = None  # the relay session anchoring the call's RTP (None: SDP passed through)
     retransmit: asyncio.TimerHandle | None = None
 
     @property
@@ -66,12 +68,13 @@ def a_response(call: Call, status: int, reason: str, contact: str | None = None)
     return response
 
 
-def copy_body(source: Request | Response, target: Request | Response) -> None:
-    """SDP (or any body) passed through unchanged, with its Content-Type."""
-    if source.body:
-        target.body = source.body
+def copy_body(source: Request | Response, target: Request | Response, body: bytes | None = None) -> None:
+    """SDP (or any body) of ``source`` with its Content-Type; ``body`` replaces the content (a rewritten SDP)."""
+    content = source.body if body is None else body
+    if content:
+        target.body = content
         target.headers.add("Content-Type", source.headers.get("Content-Type") or "application/sdp")
-        target.headers.set("Content-Length", str(len(source.body)))
+        target.headers.set("Content-Length", str(len(content)))
 
 
 def b_invite(
@@ -85,8 +88,10 @@ def b_invite(
     callee: str,
     domain: str,
     call_id: str,
+    body: bytes | None = None,
 ) -> Request:
-    """The INVITE of the B leg: new Call-ID, our Via and Contact, From the calling extension, the caller's body."""
+    """The INVITE of the B leg: new Call-ID, our Via and Contact, From the calling extension, the caller's body
+    (``body``: the caller's SDP rewritten to the media relay)."""
     headers = Headers()
     headers.add("Via", via)
     try:
@@ -104,7 +109,7 @@ def b_invite(
     headers.add("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS")
     headers.add("User-Agent", "Centrex")
     request = Request(headers=headers, method="INVITE", uri=request_uri)
-    copy_body(a_invite, request)
+    copy_body(a_invite, request, body)
     if not request.body:
         request.headers.add("Content-Length", "0")
     return request

@@ -8,6 +8,8 @@ and the CDR of each call.
   §13.3.1.4), failures relayed (486/603 as they are).
 - CANCEL before the answer: 200, 487 to the INVITE, CANCEL to the B leg. BYE from either side: 200, BYE on the
   other leg. CDR: started after the resolution, answered at the 200, ended with the disposition and side.
+- Media (``relay`` given): one relay session per call, made before the B leg is placed; every SDP is rewritten to
+  the relay (``media.anchor``), the session is closed at every end and its counters go into the CDR's legs.
 """
 
 from __future__ import annotations
@@ -29,11 +31,14 @@ from centrex.cdr import writer
 from centrex.db.engine import Database
 from centrex.db.models.sip import SipRegistration
 from centrex.engine.b2bua.call import Call, a_response, b_invite, copy_body
+from centrex.engine.b2bua.media import LegName, anchor, cdr_legs
 from centrex.engine.b2bua.policy import disposition_of, refusal, relayed_status, warning
-from centrex.engine.b2bua.wire import Wire
+from centrex.engine.b2bua.wire import WILDCARDS, Wire
 from centrex.engine.registrar import Registrar
+from centrex.media.rtp import RelayError, RtpRelay
 from centrex.sip.dialog import Dialog, DialogError
 from centrex.sip.message import ParseError, Request, Response, SipUri, parse_addresses, parse_uri
+from centrex.sip.sdp import SdpError
 from centrex.sip.transaction import (
     DEFAULT_TIMERS,
     Action,
@@ -72,8 +77,10 @@ class B2bua:
         wire: Wire,
         callflow: CallFlowCache,
         timers: TimerConfig = DEFAULT_TIMERS,
+        relay: RtpRelay | None = None,
     ) -> None:
         self.db = db
+        self.relay = relay
         self.registrar = registrar
         self.wire = wire
         self.callflow = callflow
@@ -271,7 +278,24 @@ class B2bua:
         if dest is None or contact_uri is None:
             self._end_unanswered(call, 480, "Temporarily Unavailable", "failed", 480, "system", "not registered")
             return
-        self._place_b_leg(call, dest, contact_uri, caller_number, caller_name, str(step.get("number") or dialled))
+        body: bytes | None = None
+        if self.relay is not None:
+            try:
+                call.media = await self.relay.create_session(f"{call.a_call_id}/{call.a_tag}")
+            except RelayError as exc:  # no free ports (or the relay is closing)
+                log.warning("no media relay session for Call-ID %s: %s", call.a_call_id, exc)
+                self._end_unanswered(call, 503, "Service Unavailable", "failed", 503, "system", "no media ports")
+                return
+            if call.ended:  # cancelled meanwhile
+                self._close_media(call)
+                return
+            try:
+                body = self._sdp_for(call, request, "a", dest)
+            except SdpError as exc:
+                reason = "Not Acceptable Here" if exc.status == 488 else "Bad Request"
+                self._end_unanswered(call, exc.status, reason, "failed", exc.status, "system", f"SDP: {exc}")
+                return
+        self._place_b_leg(call, dest, contact_uri, caller_number, caller_name, str(step.get("number") or dialled), body)
         timeout = float(step.get("ring_timeout") or 20)
         call.ring_timer = asyncio.get_running_loop().call_later(timeout, self._ring_timeout, call)
 
@@ -299,7 +323,14 @@ class B2bua:
         return Source(row.transport or "udp", row.source_ip, int(row.source_port)), row.contact_uri
 
     def _place_b_leg(
-        self, call: Call, dest: Source, contact_uri: str, caller: str, caller_name: str | None, callee: str
+        self,
+        call: Call,
+        dest: Source,
+        contact_uri: str,
+        caller: str,
+        caller_name: str | None,
+        callee: str,
+        body: bytes | None = None,
     ) -> None:
         call_id = f"{secrets.token_hex(12)}@centrex"
         call.b_dest = dest
@@ -313,6 +344,7 @@ class B2bua:
             callee=callee,
             domain=call.domain,
             call_id=call_id,
+            body=body,
         )
         self.b_calls[call_id] = call
         self._send_request(call.b_invite, dest, lambda response: self._b_response(call, response))
@@ -327,7 +359,12 @@ class B2bua:
         if status < 200:
             if status > 100 and not call.ended and not call.answered:
                 relayed = a_response(call, status, response.reason, self.wire.contact(call.a_source))
-                copy_body(response, relayed)
+                try:
+                    early = self._sdp_for(call, response, "b", call.a_source)
+                except SdpError as exc:  # early media we cannot anchor: the provisional goes without it
+                    log.warning("callee's %d SDP dropped (Call-ID %s): %s", status, call.a_call_id, exc)
+                    early = b""
+                copy_body(response, relayed, early)
                 self._respond(call.a_tx, relayed)
             return
         if status < 300:
@@ -353,6 +390,13 @@ class B2bua:
             self._ack_b(call, b"", None)
             self._bye_leg(call, "b")
             return
+        try:
+            body = self._sdp_for(call, response, "b", call.a_source)
+        except SdpError as exc:  # an answer (or late offer) the relay cannot use: drop the callee, 502 the caller
+            self._ack_b(call, b"", None)
+            self._bye_leg(call, "b")
+            self._end_unanswered(call, 502, "Bad Gateway", "failed", 502, "callee", f"callee's SDP: {exc}")
+            return
         if call.ring_timer is not None:
             call.ring_timer.cancel()
             call.ring_timer = None
@@ -362,7 +406,7 @@ class B2bua:
         else:
             call.b_ack_pending = True  # the answer to B's offer comes in A's ACK
         ok = a_response(call, 200, "OK", self.wire.contact(call.a_source))
-        copy_body(response, ok)
+        copy_body(response, ok, body)
         call.a_dialog = Dialog.uas(call.a_invite, ok)
         call.a_200 = ok
         self.a_calls[(call.a_call_id, call.a_tag)] = call
@@ -419,8 +463,15 @@ class B2bua:
         if call.retransmit is not None:
             call.retransmit.cancel()
             call.retransmit = None
-        if call.b_ack_pending and call.b_dialog is not None:
-            self._ack_b(call, request.body, request.headers.get("Content-Type") if request.body else None)
+        if call.b_ack_pending and call.b_dialog is not None and call.b_dest is not None:
+            try:
+                body = self._sdp_for(call, request, "a", call.b_dest)
+            except SdpError as exc:  # the caller's answer to a late offer is unusable: end the call
+                log.warning("caller's SDP in ACK unusable (Call-ID %s): %s", call.a_call_id, exc)
+                self._ack_b(call, b"", None)
+                self._hang_up(call, by="system", source_leg=None)
+                return
+            self._ack_b(call, body, request.headers.get("Content-Type") or "application/sdp" if body else None)
 
     def _cancel(self, request: Request, source: Source) -> None:
         invite_tx = self.table.match_cancel(request)
@@ -485,6 +536,7 @@ class B2bua:
             response.headers.add("Warning", warning(text))
         self._respond(call.a_tx, response)
         self._cancel_b(call)
+        self._close_media(call)
         self._end_cdr(call, disposition, cause, by)
         self._linger(call)
 
@@ -497,6 +549,7 @@ class B2bua:
         for leg in ("a", "b"):
             if leg != source_leg:
                 self._bye_leg(call, leg)
+        self._close_media(call)
         self._end_cdr(call, "answered", None, by)
         self._linger(call)
 
@@ -517,11 +570,40 @@ class B2bua:
 
     def _forget(self, call: Call) -> None:
         call.stop_timers()
+        self._close_media(call)
         if self.by_invite.get(call.a_tx.key) is call:
             del self.by_invite[call.a_tx.key]
         self.a_calls.pop((call.a_call_id, call.a_tag), None)
         if call.b_invite is not None:
             self.b_calls.pop(call.b_invite.call_id or "", None)
+
+    # ------------------------------------------------------------------------------------------------ media
+    def _media_address(self, dest: Source) -> str:
+        """The relay's address as the phone at ``dest`` should send to it."""
+        assert self.relay is not None
+        return self.relay.ip if self.relay.ip not in WILDCARDS else self.wire.host_for(dest)
+
+    def _sdp_for(self, call: Call, message: Request | Response, from_leg: LegName, to: Source) -> bytes:
+        """The body of ``message`` (from the phone on ``from_leg``) as the other phone (at ``to``) gets it: pointed
+        at the relay when the call is anchored, else unchanged. ``SdpError`` when it cannot be anchored."""
+        if call.media is None or not message.body:
+            return message.body
+        return anchor(call.media, message.body, from_leg, self._media_address(to))
+
+    def _close_media(self, call: Call) -> None:
+        """Close the call's relay session (in the background); an answered call's counters go into its CDR."""
+        session, call.media = call.media, None
+        if session is None:
+            return
+        if call.answered:
+            legs = cdr_legs(session.stats())
+
+            async def record(cdr_id: str) -> None:
+                for leg in legs:
+                    await writer.add_leg(self.db, cdr_id, leg)
+
+            self._cdr(call, record)
+        self._spawn(session.close())
 
     # ------------------------------------------------------------------------------------------------ CDR
     def _cdr(self, call: Call, op: Callable[[str], Awaitable[object]]) -> None:
