@@ -6,6 +6,7 @@ The server runs with the media relay on (the default), so every SDP the phones g
 from __future__ import annotations
 
 import contextlib
+import itertools
 import re
 import shutil
 import socket
@@ -31,6 +32,9 @@ PCAP = Path("/usr/share/sip-tester/g711a.pcap")  # RTP the media caller scenario
 ADMIN = ("admin", ADMIN_PASSWORD)
 
 
+_NUMBERS = itertools.count(200)  # extension numbers, one server per module and worker: 200…899
+
+
 @dataclass
 class Pbx:
     url: str
@@ -44,11 +48,8 @@ class Pbx:
         )
 
     def extension(self, **fields: Any) -> dict[str, Any]:
-        for _ in range(5):  # a random free number
-            body = {"number": str(100 + free_port() % 800), "name": "Phone", **fields}
-            r = self.api("POST", "/extensions", json=body)
-            if r.status_code != 409:
-                break
+        body = {"number": str(next(_NUMBERS)), "name": "Phone", **fields}  # 200…: no emergency number
+        r = self.api("POST", "/extensions", json=body)
         assert r.status_code == 201, r.text
         return dict(r.json())
 
@@ -190,6 +191,32 @@ def test_unregistered_callee_is_480(pbx: Pbx) -> None:
     assert pbx.call("call_uac_unavailable.xml", alice, bob["number"]) == 0
     cdr = pbx.cdr(bob)
     assert cdr["disposition"] == "failed" and cdr["hangup_cause"] == 480
+
+
+def _limits(pbx: Pbx, **limits: Any) -> None:
+    r = httpx.patch(f"{pbx.url}/api/v1/tenants/{pbx.tenant['id']}", json={"limits": limits}, auth=ADMIN, timeout=10)
+    assert r.status_code == 200, r.text
+
+
+def test_tenant_call_caps_answer_503_but_never_for_911(pbx: Pbx) -> None:
+    alice, bob = pbx.extension(), pbx.extension()
+    try:
+        # One new call per 5 s: the first call is let through (480: nobody registered), the next one is 503.
+        _limits(pbx, max_calls_per_second=0.2)
+        assert pbx.call("call_uac_unavailable.xml", alice, bob["number"]) == 0
+        assert pbx.call("call_uac_limited.xml", alice, bob["number"]) == 0
+        assert pbx.call("call_uac_unavailable.xml", alice, bob["number"]) != 0  # the scenario can fail
+        # No call at once: every call is refused with 503 naming the limit, except 911, which gets past the cap (and
+        # then finds no trunk in this test: a 503 that says so, not the limit).
+        _limits(pbx, max_calls_per_second=None, max_concurrent_calls=0)
+        assert pbx.call("call_uac_limited.xml", alice, bob["number"]) == 0
+        assert pbx.call("call_uac_notrunk.xml", alice, "911") == 0
+        assert pbx.call("call_uac_limited.xml", alice, "911") != 0
+    finally:
+        _limits(pbx, max_calls_per_second=None, max_concurrent_calls=None)
+    r = pbx.api("GET", "/cdrs", params={"extension_id": bob["id"], "disposition": "failed", "limit": 10})
+    causes = sorted(item["hangup_cause"] for item in r.json()["items"])
+    assert causes == [480, 503, 503, 503], causes  # the second, third and fifth call to bob were capped
 
 
 def test_unknown_number_is_404_and_dnd_is_486(pbx: Pbx) -> None:

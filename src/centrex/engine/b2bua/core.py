@@ -27,6 +27,7 @@ from sqlalchemy import select
 
 from centrex.callflow import resolver
 from centrex.callflow.cache import CallFlowCache
+from centrex.callflow.snapshot import TenantSnapshot
 from centrex.cdr import writer
 from centrex.db.engine import Database
 from centrex.db.models.sip import SipRegistration
@@ -91,6 +92,7 @@ class B2bua:
         self.by_invite: dict[TransactionKey, Call] = {}  # A INVITE server transaction → call
         self.a_calls: dict[tuple[str, str], Call] = {}  # (A Call-ID, our To tag) → call
         self.b_calls: dict[str, Call] = {}  # B Call-ID → call
+        self._cps: dict[str, tuple[float, float]] = {}  # tenant → (tokens, monotonic time) of the per-second cap
         self._wake = asyncio.Event()
         self._timer_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -268,6 +270,10 @@ class B2bua:
             step.get("extension_id") if ringing else planned[1] if planned and planned[0] == "extension" else None
         )
         self._start_cdr(call, caller_number, caller_name, dialled, callee_ext, at)
+        limited = self._over_limit(snap, call, step)
+        if limited is not None:
+            self._end_unanswered(call, 503, "Service Unavailable", "failed", 503, "system", limited)
+            return
         if not ringing:
             status, reason, text = refusal(step)
             self._end_unanswered(call, status, reason, disposition_of(status), status, "system", text)
@@ -298,6 +304,30 @@ class B2bua:
         self._place_b_leg(call, dest, contact_uri, caller_number, caller_name, str(step.get("number") or dialled), body)
         timeout = float(step.get("ring_timeout") or 20)
         call.ring_timer = asyncio.get_running_loop().call_later(timeout, self._ring_timeout, call)
+
+    def _over_limit(self, snap: TenantSnapshot, call: Call, step: dict[str, Any]) -> str | None:
+        """The tenant's caps on new calls per second and on calls at once (emergency calls are never capped).
+        Returns why the call is refused, or None. The per-second cap is a token bucket (burst: one second's worth,
+        at least one call) kept per tenant in this engine."""
+        if step.get("emergency"):
+            return None
+        tenant = snap.tenant_id
+        if snap.max_concurrent_calls is not None:
+            live = {id(c) for c in (*self.a_calls.values(), *self.b_calls.values()) if c.tenant_id == tenant}
+            live.discard(id(call))
+            if len(live) >= snap.max_concurrent_calls:
+                return f"the tenant's limit of {snap.max_concurrent_calls} concurrent calls is reached"
+        rate = snap.max_calls_per_second
+        if rate is not None and rate > 0:
+            now = time.monotonic()
+            burst = max(1.0, rate)
+            tokens, last = self._cps.get(tenant, (burst, now))
+            tokens = min(burst, tokens + (now - last) * rate)
+            if tokens < 1.0:
+                self._cps[tenant] = (tokens, now)
+                return f"the tenant's limit of {rate:g} new calls per second is exceeded"
+            self._cps[tenant] = (tokens - 1.0, now)
+        return None
 
     async def _binding(self, extension_id: str) -> tuple[Source | None, str | None]:
         """The callee's most recent live binding: where to send (its source address) and its Contact URI."""
