@@ -8,7 +8,7 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 
-from centrex.sip.message.headers import split_list
+from centrex.sip.message.headers import split_list, split_outside_quotes
 from centrex.sip.message.model import ParseError
 from centrex.sip.message.uri import Uri, is_absolute_uri, parse_uri, split_hostport
 
@@ -70,20 +70,12 @@ def unquote(text: str) -> str:
     return "".join(out)
 
 
-def _split_semis(text: str) -> list[str]:
-    """Split at ``;`` outside quoted strings."""
-    parts: list[str] = []
-    start = i = 0
-    while i < len(text):
-        if text[i] == '"':
-            i = _quoted_end(text, i)
-            continue
-        if text[i] == ";":
-            parts.append(text[start:i])
-            start = i + 1
-        i += 1
-    parts.append(text[start:])
-    return parts
+def _split(text: str, sep: str, *, angle: bool = False) -> list[str]:
+    """``split_outside_quotes`` for this strict layer: an unterminated quoted string is a ParseError."""
+    try:
+        return split_outside_quotes(text, sep, angle=angle, strict=True)
+    except ValueError as exc:
+        raise ParseError(str(exc)) from None
 
 
 _PARAM_VALUE = re.compile(rf"^[{TOKEN_CHARS}:\[\]]+$")
@@ -93,7 +85,7 @@ def parse_params(text: str) -> list[Param]:
     """``;name[=value]`` generic-params (``text`` starts after the first ``;``). Values keep their quotes; LWS
     around ``;`` and ``=`` is allowed (RFC 3261 §25.1 SEMI, EQUAL)."""
     params: list[Param] = []
-    for part in _split_semis(text):
+    for part in _split(text, ";"):
         name, eq, value = part.partition("=")
         name, value = name.strip(_LWS), value.strip(_LWS)
         if not _is_token(name):
@@ -206,29 +198,8 @@ def _split_nonempty(value: str, what: str) -> list[str]:
             raise ParseError(f"empty element in {what} list")
         return [value.strip()]
     parts = split_list(value)
-    if not parts or len(parts) != len(_raw_commas(value)):
+    if not parts or len(parts) != len(_split(value, ",", angle=True)):
         raise ParseError(f"empty element in {what} list")
-    return parts
-
-
-def _raw_commas(value: str) -> list[str]:
-    parts: list[str] = []
-    depth = 0
-    start = i = 0
-    while i < len(value):
-        ch = value[i]
-        if ch == '"':
-            i = _quoted_end(value, i)
-            continue
-        if ch == "<":
-            depth += 1
-        elif ch == ">" and depth:
-            depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append(value[start:i])
-            start = i + 1
-        i += 1
-    parts.append(value[start:])
     return parts
 
 

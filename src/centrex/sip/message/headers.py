@@ -172,15 +172,15 @@ class Headers:
         return Headers([Header(h.name, h.value) for h in self.entries])
 
 
-def split_list(value: str) -> list[str]:
-    """Split a comma-separated header value (Via, Contact, Route …) at the top-level commas: commas inside quoted
-    strings and ``<…>`` stay. Empty elements are dropped."""
+def split_outside_quotes(text: str, sep: str, *, angle: bool = False, strict: bool = False) -> list[str]:
+    """Split ``text`` at each ``sep`` that is outside quoted strings (and, with ``angle``, outside ``<…>``); the
+    parts are returned as they are (not stripped, empty ones kept). An unterminated quoted string runs to the end,
+    or raises ValueError when ``strict``."""
     parts: list[str] = []
     depth = 0
-    quoted = False
-    escaped = False
+    quoted = escaped = False
     start = 0
-    for i, ch in enumerate(value):
+    for i, ch in enumerate(text):
         if escaped:
             escaped = False
         elif quoted:
@@ -190,12 +190,20 @@ def split_list(value: str) -> list[str]:
                 quoted = False
         elif ch == '"':
             quoted = True
-        elif ch == "<":
+        elif angle and ch == "<":
             depth += 1
-        elif ch == ">" and depth:
+        elif angle and ch == ">" and depth:
             depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append(value[start:i].strip())
+        elif ch == sep and depth == 0:
+            parts.append(text[start:i])
             start = i + 1
-    parts.append(value[start:].strip())
-    return [p for p in parts if p]
+    if quoted and strict:
+        raise ValueError("unterminated quoted string")
+    parts.append(text[start:])
+    return parts
+
+
+def split_list(value: str) -> list[str]:
+    """Split a comma-separated header value (Via, Contact, Route …) at the top-level commas: commas inside quoted
+    strings and ``<…>`` stay. Empty elements are dropped."""
+    return [p.strip() for p in split_outside_quotes(value, ",", angle=True) if p.strip()]

@@ -3,6 +3,7 @@ body). The raw Request-URI is kept as received; parse it with ``centrex.sip.mess
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 from centrex.sip.message.headers import Headers
@@ -29,13 +30,14 @@ class ParseError(ValueError):
 
 
 @dataclass(slots=True)
-class Message:
+class Message(ABC):
     headers: Headers = field(default_factory=Headers)
     body: bytes = b""
     version: str = SIP_VERSION
 
+    @abstractmethod
     def start_line(self) -> str:
-        raise NotImplementedError
+        """The Request-Line or Status-Line (without CRLF)."""
 
     # Frequently read fields (raw values; structured parsing lives in the header modules).
     @property

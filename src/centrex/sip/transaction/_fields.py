@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from centrex.sip.message.headers import Headers, split_list
+from centrex.sip.message.headers import Headers, split_list, split_outside_quotes
 
 MAGIC_COOKIE = "z9hG4bK"  # RFC 3261 §8.1.1.7: a branch starting with it was made by an RFC 3261 element
 _SPACES_AROUND_SLASH = re.compile(r"\s*/\s*")
@@ -27,32 +27,10 @@ class Via:
         return self.params.get("branch") or None
 
 
-def _split_params(text: str) -> list[str]:
-    """Split at the ``;`` outside quoted strings."""
-    out: list[str] = []
-    quoted = escaped = False
-    start = 0
-    for i, ch in enumerate(text):
-        if escaped:
-            escaped = False
-        elif quoted:
-            if ch == "\\":
-                escaped = True
-            elif ch == '"':
-                quoted = False
-        elif ch == '"':
-            quoted = True
-        elif ch == ";":
-            out.append(text[start:i])
-            start = i + 1
-    out.append(text[start:])
-    return out
-
-
 def parse_params(text: str) -> dict[str, str]:
     """``;a=1;B;c="x"`` → ``{"a": "1", "b": "", "c": "x"}`` (the first occurrence of a name wins)."""
     params: dict[str, str] = {}
-    for part in _split_params(text):
+    for part in split_outside_quotes(text, ";"):
         name, _, value = part.partition("=")
         name = name.strip().lower()
         if not name or name in params:
@@ -66,7 +44,7 @@ def parse_params(text: str) -> dict[str, str]:
 
 def parse_via(value: str) -> Via | None:
     """One Via value (RFC 3261 §20.42), whitespace around the ``/`` and ``;`` of the sent-protocol tolerated."""
-    head, *rest = _split_params(value)
+    head, *rest = split_outside_quotes(value, ";")
     fields = _SPACES_AROUND_SLASH.sub("/", head.strip()).split()
     if len(fields) != 2:
         return None
