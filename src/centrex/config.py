@@ -110,6 +110,85 @@ class Settings(BaseSettings):
     rtp_bind: str | None = Field(
         default=None, description="IP the media relay binds and announces; default: the SIP host."
     )
+    rtpengine_ng: str | None = Field(
+        default=None,
+        description="HOST:PORT of an rtpengine ng control socket (UDP); set: calls are anchored by rtpengine "
+        "instead of the built-in relay.",
+    )
+    media_timeout_seconds: float = Field(
+        default=60.0, ge=0, description="Hang up an answered call after this long without RTP either way (0: never)."
+    )
+    # SIP transports beyond UDP/TCP (docs/sip.md "Transports")
+    sip_tls_listen: str | None = Field(
+        default=None,
+        description="HOST:PORT of SIP over TLS; default: the SIP host, port 5061; `off`: no TLS listener.",
+    )
+    sip_tls_cert: str | None = Field(
+        default=None, description="PEM certificate chain for SIP TLS; unset: a self-signed one in the data dir."
+    )
+    sip_tls_key: str | None = Field(default=None, description="PEM private key of `sip_tls_cert`.")
+    sip_ws_listen: str | None = Field(
+        default=None,
+        description="HOST:PORT of SIP over WebSocket (RFC 7118); default: the SIP host, port 5066; `off`: none.",
+    )
+    sip_wss_listen: str | None = Field(
+        default=None,
+        description="HOST:PORT of SIP over secure WebSocket (the TLS certificate); default when WS is on: the SIP "
+        "host, port 7443; `off`: none.",
+    )
+
+    @field_validator("sip_tls_listen", "sip_ws_listen", "sip_wss_listen")
+    @classmethod
+    def _check_sip_transport(cls, value: str | None) -> str | None:
+        """None: the default; ``off``: disabled; else a normalised HOST:PORT (a bare port: on the SIP host)."""
+        if value is None or not value.strip():
+            return None
+        text = value.strip()
+        if text.lower() in ("off", "none", "no", "false"):
+            return "off"
+        if text.isdigit():
+            text = f":{text}"
+        host, sep, port = text.rpartition(":")
+        if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError(f"expected HOST:PORT, :PORT or off, not {value!r}")
+        host = host.strip("[]")
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+    def _sip_transport_hostport(self, value: str | None, default_port: int) -> tuple[str, int] | None:
+        sip = self.sip_hostport
+        if sip is None or value == "off":
+            return None
+        if value is None:
+            return sip[0], default_port
+        host, _, port = value.rpartition(":")
+        return host.strip("[]") or sip[0], int(port)
+
+    @property
+    def sip_tls_hostport(self) -> tuple[str, int] | None:
+        """(host, port) of SIP over TLS; None when SIP or TLS is off."""
+        return self._sip_transport_hostport(self.sip_tls_listen, 5061)
+
+    @property
+    def sip_ws_hostport(self) -> tuple[str, int] | None:
+        """(host, port) of SIP over WebSocket; None when SIP or WS is off."""
+        return self._sip_transport_hostport(self.sip_ws_listen, 5066)
+
+    @property
+    def sip_wss_hostport(self) -> tuple[str, int] | None:
+        """(host, port) of SIP over secure WebSocket; unset: on (port 7443) only when WS is on."""
+        if self.sip_wss_listen is None and self.sip_ws_hostport is None:
+            return None
+        return self._sip_transport_hostport(self.sip_wss_listen, 7443)
+
+    @property
+    def sip_tls_dir(self) -> Path:
+        """Where the self-signed SIP TLS certificate is made when ``sip_tls_cert`` is unset."""
+        return self.data_dir / "sip-tls"
+
+    # NAT keep-alive and trunk registration (centrex.engine)
+    sip_keepalive_seconds: float = Field(
+        default=30.0, ge=0, description="OPTIONS ping interval to registered contacts (0: no pings)."
+    )
 
     @field_validator("http")
     @classmethod

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from centrex.sip.dialog import Dialog, DialogError, DialogId, DialogState
 from centrex.sip.message import Request, Response, parse
+from centrex.sip.transaction._fields import addr_uri, tag
 
 
 def _parse_request(text: str) -> Request:
@@ -301,3 +302,13 @@ def test_hostile_values_raise_only_dialog_error(to: str, contact: str, rr: str, 
         d.create_request("BYE")
         d.receive_response(resp)
         assert d.receive_request(req) in (None, 400, 481, 500)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["sip:301@example.com;tag=abc", "<sip:301@example.com>;tag=abc", '"Bob" <sip:301@example.com;user=phone>;tag=abc'],
+)
+def test_tag_in_addr_spec_and_name_addr(value: str) -> None:
+    """PJSIP sends ``To: sip:301@host`` without angle brackets: its tag is still found (RFC 3261 §20.10)."""
+    assert tag(value) == "abc"
+    assert addr_uri("sip:301@example.com;tag=abc") == "sip:301@example.com"

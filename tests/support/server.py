@@ -61,6 +61,10 @@ def centrex_server(
         "CENTREX_RATE_LIMIT_PER_IP": "0",
         # No SIP listener unless a test asks for one on a free port (5060 would collide between parallel servers).
         "CENTREX_SIP_LISTEN": "off",
+        # Nor TLS/WebSocket listeners on their fixed default ports (5061, 5066, 7443): tests give free ports.
+        "CENTREX_SIP_TLS_LISTEN": "off",
+        "CENTREX_SIP_WS_LISTEN": "off",
+        "CENTREX_SIP_KEEPALIVE_SECONDS": "0",  # a module-wide server must not ping SIPp callees waiting for INVITEs
         "CENTREX_LOG_LEVEL": "warning",
         **(env or {}),
     }

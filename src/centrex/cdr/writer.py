@@ -182,14 +182,21 @@ async def update_leg(db: Database, cdr_id: str, leg_id: str, changes: Mapping[st
         await uow.commit()
 
 
-async def answer(db: Database, cdr_id: str, at: datetime) -> bool:
-    """Record the answer time (the first answer counts); False when the call had already ended."""
+async def answer(
+    db: Database, cdr_id: str, at: datetime, *, extension_id: str | None = None, trunk_id: str | None = None
+) -> bool:
+    """Record the answer time (the first answer counts) and, when given, the extension or trunk that answered;
+    False when the call had already ended."""
     when = _aware(at, "at")
     async with UnitOfWork(db) as uow:
         cdr = await _load(uow, cdr_id)
         if cdr.disposition != "in_progress" or cdr.answered_at is not None:
             return False
         cdr.answered_at = max(when, cdr.started_at)
+        if extension_id is not None:
+            cdr.extension_id = extension_id
+        if trunk_id is not None:
+            cdr.trunk_id = trunk_id
         await uow.commit()
     return True
 

@@ -4,7 +4,8 @@ Rules (see docs/sip.md):
 - The tenant is the one whose ``sip_domain`` is the Request-URI host; the To URI must name the same domain (a phone
   registering by IP address must set its domain/realm to the tenant's SIP domain). Unknown domain → 404.
 - Digest authentication with realm = the tenant's SIP domain, MD5 and SHA-256 challenges (MD5 first, see
-  ALGORITHMS); the digest username must be the To user, which is an extension's ``sip_username``. Unknown user or
+  ALGORITHMS; MD5 only for user agents in ``md5_only_agents``, e.g. baresip 1.x, which give up on an algorithm they
+  lack); the digest username must be the To user, which is an extension's ``sip_username``. Unknown user or
   wrong password → 403 (an unknown user is challenged like a known one, so names cannot be probed); an old or
   replayed nonce → 401 with ``stale=true``; the digest uri is not compared with the Request-URI (interop).
 - A suspended tenant or a disabled extension → 403.
@@ -65,6 +66,8 @@ class RegistrarConfig:
     max_contacts: int = 10
     nonce_lifetime: float = 300.0
     algorithms: tuple[str, ...] = ALGORITHMS  # challenge order
+    # User agents that give up when a challenge names an algorithm they lack (baresip 1.x): MD5 only for them.
+    md5_only_agents: tuple[str, ...] = ("baresip",)
 
 
 class _Silence(Exception):
@@ -182,8 +185,14 @@ class Registrar:
             self._set_bindings(ext_id, bindings)
         return len(rows)
 
-    def authenticator(self, realm: str) -> DigestAuthenticator:
-        return DigestAuthenticator(realm, self.nonces, self.tracker, algorithms=self.config.algorithms)
+    def authenticator(self, realm: str, user_agent: str | None = None) -> DigestAuthenticator:
+        """The digest authenticator of a realm; a user agent listed in ``md5_only_agents`` is challenged with MD5
+        only (the same nonces: its credentials verify either way)."""
+        algorithms = self.config.algorithms
+        agent = (user_agent or "").lower()
+        if agent and "MD5" in algorithms and any(a.lower() in agent for a in self.config.md5_only_agents if a):
+            algorithms = ("MD5",)
+        return DigestAuthenticator(realm, self.nonces, self.tracker, algorithms=algorithms)
 
     async def handle(self, request: Request, source: Source) -> Response | None:
         """The answer to a REGISTER, or None when the guard says not to answer."""
@@ -276,7 +285,7 @@ class Registrar:
         return target
 
     def _authenticate(self, request: Request, target: _Target, source: Source, *, proxy: bool = False) -> None:
-        auth = self.authenticator(target.domain)
+        auth = self.authenticator(target.domain, request.headers.get("User-Agent"))
         credentials: Credentials | None = None
         for value in request.headers.get_all("Proxy-Authorization" if proxy else "Authorization"):
             try:
@@ -450,6 +459,28 @@ class Registrar:
             "path": _clip(path, 1000),
             "expires_at": now + timedelta(seconds=expires),
         }
+
+    async def drop_binding(self, registration_id: str, call_id: str, cseq: int) -> bool:
+        """Delete one binding (its contact stopped answering the keep-alive) unless a REGISTER changed it since
+        (other ``call_id``/``cseq``); the source index follows. True when it was deleted."""
+        async with UnitOfWork(self.db) as uow:
+            session = uow.session
+            row = await session.get(SipRegistration, registration_id)
+            if row is None or row.call_id != call_id or row.cseq != cseq:
+                return False
+            ext_id = row.extension_id
+            await session.delete(row)
+            await session.flush()
+            rest = (
+                await session.execute(
+                    select(SipRegistration.source_ip, SipRegistration.source_port, SipRegistration.expires_at).where(
+                        SipRegistration.extension_id == ext_id, SipRegistration.expires_at > _now()
+                    )
+                )
+            ).all()
+            await uow.commit()
+        self._bindings_changed(ext_id, [(r.source_ip, r.source_port, _ts(r.expires_at)) for r in rest])
+        return True
 
     async def purge_expired(self) -> int:
         """Delete expired bindings of every tenant; returns how many."""

@@ -29,10 +29,13 @@ from centrex.db.engine import Database
 from centrex.db.uow import UnitOfWork
 from centrex.engine.b2bua import B2bua, Wire
 from centrex.engine.b2bua.core import METHODS as CALL_METHODS
+from centrex.engine.keepalive import KeepAlive
 from centrex.engine.registrar import Registrar, RegistrarConfig
-from centrex.media.rtp import RelayError, RtpRelay
+from centrex.engine.trunk_registration import TrunkRegistrations
+from centrex.media.anchor import MediaAnchor, make_anchor
+from centrex.media.rtp import RelayError
 from centrex.sip.message import ParseError, Request, Response, parse_vias
-from centrex.sip.transport import SipListener, Source
+from centrex.sip.transport import SipListener, Source, TransportConfig, TransportSet, open_transports
 from centrex.sip.transport.base import reply
 from centrex.sipguard import Allow, Ban, Guard, GuardConfig
 from centrex.sipguard.bans import BanEntry
@@ -40,7 +43,7 @@ from centrex.sipguard.store import load_active_bans, persist_ban
 
 log = logging.getLogger("centrex.engine")
 ALLOW = "REGISTER, OPTIONS, ACK"
-ALLOW_CALLS = "REGISTER, OPTIONS, INVITE, ACK, BYE, CANCEL"
+ALLOW_CALLS = "REGISTER, OPTIONS, INVITE, ACK, BYE, CANCEL, UPDATE, INFO"
 CACHE_SECONDS = 32.0
 CACHE_MAX = 50_000
 BAN_REFRESH_SECONDS = 3.0
@@ -95,11 +98,20 @@ class MediaConfig:
     port_min: int = 20000
     port_max: int = 29999
     ip: str | None = None
+    rtpengine_ng: str | None = None  # HOST:PORT of rtpengine's ng socket: anchor there instead of the built-in relay
+    timeout: float = 60.0  # media timeout of answered calls (0: none)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MediaConfig:
         low, high = settings.rtp_ports
-        return cls(settings.media_relay, low, high, settings.rtp_bind)
+        return cls(
+            settings.media_relay,
+            low,
+            high,
+            settings.rtp_bind,
+            settings.rtpengine_ng,
+            settings.media_timeout_seconds,
+        )
 
 
 class SipServer:
@@ -112,19 +124,34 @@ class SipServer:
         *,
         guard: GuardConfig | None = None,
         callflow: CallFlowCache | None = None,
-        relay: RtpRelay | None = None,
+        anchor: MediaAnchor | None = None,
+        media_ip: str = "",
+        media_timeout: float = 0.0,
     ) -> None:
         self.db = db
-        self.relay = relay
+        self.anchor = anchor
         self.registrar = Registrar(db, config)
         self.guard = Guard(guard or GuardConfig(), is_registered=self.registrar.has_source)
         self.registrar.guard = self.guard
         self.registrar.on_ban = self._banned
         self.listener = SipListener(host, port, self.handle)
+        self.transports = TransportSet(self.listener)  # + TLS/WS listeners added by start_sip
         self.b2bua = (
-            B2bua(db, self.registrar, Wire(self.listener), callflow, relay=relay) if callflow is not None else None
+            B2bua(
+                db,
+                self.registrar,
+                Wire(self.transports),
+                callflow,
+                anchor=anchor,
+                media_ip=media_ip,
+                media_timeout=media_timeout,
+            )
+            if callflow is not None
+            else None
         )
         self.allow = ALLOW_CALLS if self.b2bua is not None else ALLOW
+        self.keepalive: KeepAlive | None = None  # OPTIONS pings to bindings, and trunk registration: with the B2BUA
+        self.trunks: TrunkRegistrations | None = None
         self.cache = ResponseCache()
         self._ban_lock = asyncio.Lock()
         self._unsaved: list[BanEntry] = []  # bans taken from the guard, not yet stored
@@ -141,13 +168,22 @@ class SipServer:
         await self.listener.start()
         if self.b2bua is not None:
             await self.b2bua.start()
+            self.keepalive = KeepAlive(self.registrar, self.b2bua, self.b2bua.wire, Settings().sip_keepalive_seconds)
+            self.keepalive.start()
+            self.trunks = TrunkRegistrations(self.db, self.b2bua, self.b2bua.wire)
+            self.trunks.start()
         log.info("SIP listening on udp/tcp %s", self.address)
 
     async def stop(self) -> None:
+        if self.trunks is not None:
+            await self.trunks.stop()  # un-REGISTERs: before the B2BUA's transactions stop
+        if self.keepalive is not None:
+            await self.keepalive.stop()
         if self.b2bua is not None:
             await self.b2bua.stop()
-        if self.relay is not None:
-            await self.relay.close()
+        if self.anchor is not None:
+            await self.anchor.close()
+        await self.transports.stop_extra()
         await self.listener.stop()
         for task in list(self._ban_tasks):
             task.cancel()
@@ -252,6 +288,18 @@ class SipServer:
         return response
 
 
+def transport_config(settings: Settings) -> TransportConfig:
+    """The TLS/WS/WSS listeners of the settings (docs/sip.md "Transports")."""
+    return TransportConfig(
+        tls=settings.sip_tls_hostport,
+        ws=settings.sip_ws_hostport,
+        wss=settings.sip_wss_hostport,
+        cert=settings.sip_tls_cert,
+        key=settings.sip_tls_key,
+        cert_dir=settings.sip_tls_dir,
+    )
+
+
 async def start_sip(
     db: Database,
     hostport: tuple[str, int] | None,
@@ -259,30 +307,45 @@ async def start_sip(
     guard: GuardConfig | None = None,
     callflow: CallFlowCache | None = None,
     media: MediaConfig | None = None,
+    transports: TransportConfig | None = None,
 ) -> tuple[SipServer | None, str | None]:
     """Start the SIP server when configured: (server, banner text). A port that cannot be bound is reported in the
     banner and the log; the API keeps running without SIP. ``media`` None: read from the settings (environment,
-    ``CENTREX_CONFIG``); a relay that cannot be made (bad address) is logged and calls go without it."""
+    ``CENTREX_CONFIG``); a relay that cannot be made (bad address) is logged and calls go without it. The TLS, WS
+    and WSS listeners (``transports``; None: from the settings) start after UDP/TCP; one that cannot start is logged
+    and named in the banner, the others keep running (``centrex.sip.transport.open_transports``)."""
     if hostport is None:
         return None, None
     if media is None:
         media = MediaConfig.from_settings(Settings())
-    relay: RtpRelay | None = None
+    anchor: MediaAnchor | None = None
     media_line = "media passed through (no relay)"
+    ip = media.ip or hostport[0]
     if media.enabled and callflow is not None:
-        ip = media.ip or hostport[0]
         try:
-            relay = RtpRelay(ip, media.port_min, media.port_max)
-            media_line = f"media relay {ip} udp {media.port_min}-{media.port_max}"
+            anchor = await make_anchor(
+                ip, media.port_min, media.port_max, rtpengine_ng=media.rtpengine_ng, media_timeout=media.timeout
+            )
+            media_line = (
+                f"media via rtpengine {media.rtpengine_ng}"
+                if media.rtpengine_ng
+                else f"media relay {ip} udp {media.port_min}-{media.port_max}"
+            )
         except RelayError as exc:
             log.error("media relay not started: %s (calls pass SDP through)", exc)
             media_line = f"media relay NOT started ({exc})"
-    server = SipServer(db, *hostport, guard=guard, callflow=callflow, relay=relay)
+    server = SipServer(
+        db, *hostport, guard=guard, callflow=callflow, anchor=anchor, media_ip=ip, media_timeout=media.timeout
+    )
     try:
         await server.start()
     except OSError as exc:
-        if relay is not None:
-            await relay.close()
+        if anchor is not None:
+            await anchor.close()
         log.error("SIP not started: cannot listen on %s:%d: %s", hostport[0], hostport[1], exc)
         return None, f"NOT started: cannot listen on {hostport[0]}:{hostport[1]} ({exc.strerror or exc})"
-    return server, f"udp+tcp {server.address}   (register as <sip_username>@<tenant sip_domain>; {media_line})"
+    if transports is None:
+        transports = transport_config(Settings())
+    extra = await open_transports(server.transports, server.handle, transports)
+    listening = ", ".join([f"udp+tcp {server.address}", *extra])
+    return server, f"{listening}   (register as <sip_username>@<tenant sip_domain>; {media_line})"

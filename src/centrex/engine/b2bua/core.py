@@ -1,15 +1,20 @@
-"""``B2bua``: drives the transactions of both legs (``centrex.sip.transaction``), the dialogs (``centrex.sip.dialog``)
-and the CDR of each call.
+"""``B2bua``: drives the transactions of both sides of a call (``centrex.sip.transaction``), the dialogs
+(``centrex.sip.dialog``), the call flow (``centrex.callflow.resolver``) and the CDR of each call.
 
-- INVITE (new): proxy digest auth (407), caller checks, call-flow resolution, B leg to the callee's most recent live
-  binding, ring timer (the callee extension's ``ring_timeout``); a retransmitted INVITE is absorbed by its server
-  transaction (which resends the latest response); a re-INVITE in a call is refused (501).
-- B responses: 180/183 relayed with their body, 2xx ACKed and relayed as our 200 (retransmitted until A's ACK,
-  §13.3.1.4), failures relayed (486/603 as they are).
-- CANCEL before the answer: 200, 487 to the INVITE, CANCEL to the B leg. BYE from either side: 200, BYE on the
-  other leg. CDR: started after the resolution, answered at the 200, ended with the disposition and side.
-- Media (``relay`` given): one relay session per call, made before the B leg is placed; every SDP is rewritten to
-  the relay (``media.anchor``), the session is closed at every end and its counters go into the CDR's legs.
+- New INVITE from a trunk address (``trunks.TrunkIndex``): the dialled number must be the trunk tenant's DID; the
+  inbound route decides. From anyone else: proxy digest auth (407) as an extension, then the dialled number is
+  resolved (internal numbers, outbound routes with permissions, emergency numbers).
+- A resolver step is rung by a plan of stages (``plan``): every binding of an extension at once (forking); ring group
+  members by strategy; trunks in failover order (digest answered with the trunk's credentials). When a plan fails,
+  the step's fallback (busy / no answer / unreachable forwarding, a group's no-answer destination) is followed, up to
+  ``MAX_STEPS`` steps. Steps that need media answer 480 with a Warning.
+- B responses: the first 180/183 relayed (one branch's early media), the first 2xx wins (the other branches are
+  cancelled; a late 2xx is ACKed and BYEd), failures relayed as the best status of the branches (§16.7).
+- In a call: re-INVITE, UPDATE and INFO are relayed to the other leg (hold/resume, codec changes, session refresh),
+  with their responses and ACKs; RFC 4028 session timers pass end to end and the engine ends a call whose session
+  interval passes without a refresh. BYE ends both legs; CANCEL before the answer ends every branch.
+- Media (``anchor`` given: the built-in relay or rtpengine, ``centrex.media.anchor``): one session per call, every SDP
+  rewritten to it; an answered call without RTP either way for ``media_timeout`` seconds is hung up.
 """
 
 from __future__ import annotations
@@ -31,12 +36,32 @@ from centrex.callflow.snapshot import TenantSnapshot
 from centrex.cdr import writer
 from centrex.db.engine import Database
 from centrex.db.models.sip import SipRegistration
-from centrex.engine.b2bua.call import Call, a_response, b_invite, copy_body
-from centrex.engine.b2bua.media import LegName, anchor, cdr_legs
-from centrex.engine.b2bua.policy import disposition_of, refusal, relayed_status, warning
+from centrex.engine.b2bua import trunks
+from centrex.engine.b2bua.call import (
+    Branch,
+    Call,
+    a_response,
+    b_invite,
+    copy_body,
+    session_interval,
+    supports_timer,
+)
+from centrex.engine.b2bua.plan import (
+    Plan,
+    Stage,
+    Target,
+    best_status,
+    group_stages,
+    may_continue,
+    order_members,
+    outcome_of,
+    trunk_stages,
+)
+from centrex.engine.b2bua.policy import NOT_YET, disposition_of, refusal, relayed_status, warning
 from centrex.engine.b2bua.wire import WILDCARDS, Wire
 from centrex.engine.registrar import Registrar
-from centrex.media.rtp import RelayError, RtpRelay
+from centrex.media.anchor import LegName, MediaAnchor
+from centrex.media.rtp import RelayError
 from centrex.sip.dialog import Dialog, DialogError
 from centrex.sip.message import ParseError, Request, Response, SipUri, parse_addresses, parse_uri
 from centrex.sip.sdp import SdpError
@@ -60,8 +85,11 @@ from centrex.sip.transport import Source
 from centrex.sip.transport.base import reply
 
 log = logging.getLogger("centrex.engine.b2bua")
-METHODS = frozenset({"INVITE", "ACK", "BYE", "CANCEL"})
+METHODS = frozenset({"INVITE", "ACK", "BYE", "CANCEL", "UPDATE", "INFO"})
+RELAYED = frozenset({"INVITE", "UPDATE", "INFO"})  # in-dialog requests passed to the other leg
 LINGER_SECONDS = 32.0  # a call's state outlives its end this long (late retransmissions)
+MAX_STEPS = 8  # call-flow steps one call may go through (forwarding chains)
+TRUNK_RING_SECONDS = 180.0  # a trunk branch rings at most this long
 
 ResponseHandler = Callable[[Response | None], None]
 
@@ -78,20 +106,29 @@ class B2bua:
         wire: Wire,
         callflow: CallFlowCache,
         timers: TimerConfig = DEFAULT_TIMERS,
-        relay: RtpRelay | None = None,
+        anchor: MediaAnchor | None = None,
+        media_ip: str = "",
+        media_timeout: float = 0.0,
     ) -> None:
         self.db = db
-        self.relay = relay
+        self.anchor = anchor
+        self.media_ip = media_ip  # the built-in relay's address ('' or a wildcard: the SIP address towards the phone)
+        self.media_timeout = media_timeout  # hang up an answered call after this long without media (0: never)
         self.registrar = registrar
         self.wire = wire
         self.callflow = callflow
         self.timers = timers
+        self.trunks = trunks.TrunkIndex(db)
         self.table = TransactionTable(timers)
         self.routes: dict[TransactionKey, Source] = {}  # where a transaction's messages go
         self.owners: dict[TransactionKey, ResponseHandler] = {}  # who gets a client transaction's responses
         self.by_invite: dict[TransactionKey, Call] = {}  # A INVITE server transaction → call
         self.a_calls: dict[tuple[str, str], Call] = {}  # (A Call-ID, our To tag) → call
-        self.b_calls: dict[str, Call] = {}  # B Call-ID → call
+        self.b_calls: dict[str, tuple[Call, Branch]] = {}  # branch Call-ID → call, branch
+        self.calls: set[Call] = set()  # calls not forgotten yet (ended ones linger)
+        self.rotation: dict[str, int] = {}  # ring group → round-robin start
+        self.idle_since: dict[str, float] = {}  # extension id → when it last finished a call (longest idle)
+        self._reinvites: dict[tuple[str, int], Callable[[Request], None]] = {}  # (Call-ID, CSeq) → ACK relay
         self._cps: dict[str, tuple[float, float]] = {}  # tenant → (tokens, monotonic time) of the per-second cap
         self._wake = asyncio.Event()
         self._timer_task: asyncio.Task[None] | None = None
@@ -116,12 +153,27 @@ class B2bua:
                 await asyncio.wait_for(self._wake.wait(), delay)
             for tx, actions in self.table.tick(_now()):
                 self._run(tx, actions)
+            self._check_media(_now())
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+    def _serial(self, call: Call, work: Callable[[], Awaitable[None]]) -> None:
+        """Run ``work`` after the call's earlier work (responses and requests of one call are handled in order)."""
+        previous = call.work
+
+        async def run() -> None:
+            if previous is not None:
+                await asyncio.gather(previous, return_exceptions=True)
+            try:
+                await work()
+            except Exception:
+                log.exception("call handling failed (Call-ID %s)", call.a_call_id)
+
+        call.work = self._spawn(run())
 
     # ------------------------------------------------------------------------------------------------ actions
     def _run(self, tx: Transaction, actions: list[Action]) -> None:
@@ -132,8 +184,10 @@ class B2bua:
                     continue
                 if isinstance(action.message, Response):
                     self.wire.reply(action.message, dest)
-                else:
-                    self.wire.send(action.message, dest)
+                elif not self.wire.send(action.message, dest) and dest.transport != "udp":
+                    # the peer's connection is gone (or we cannot open one): the transaction fails now (§17.1.4)
+                    self._run(tx, tx.transport_error(_now()))
+                    return
             elif isinstance(action, PassToTU):
                 handler = self.owners.get(tx.key)
                 if handler is not None and isinstance(action.message, Response):
@@ -151,7 +205,7 @@ class B2bua:
     def _server_tx(self, request: Request, source: Source) -> Transaction | None:
         """A new server transaction for ``request`` (None when it cannot make one: answered 400 statelessly)."""
         try:
-            tx = self.table.new_server(request, reliable=source.transport == "tcp")
+            tx = self.table.new_server(request, reliable=source.transport != "udp")
         except TransactionError:
             self.wire.reply(reply(request, 400, "Bad Request"), source)
             return None
@@ -165,9 +219,11 @@ class B2bua:
             with contextlib.suppress(TransactionError):
                 self._run(tx, send(response, _now()))
 
-    def _send_request(self, request: Request, dest: Source, handler: ResponseHandler | None = None) -> None:
+    def send_request(self, request: Request, dest: Source, handler: ResponseHandler | None = None) -> None:
+        """Send ``request`` to ``dest`` in a new client transaction; ``handler`` gets every response, and None on a
+        timeout or transport error (used by the engine's own requests: keep-alive OPTIONS, trunk REGISTER)."""
         try:
-            tx = self.table.new_client(request, reliable=dest.transport == "tcp")
+            tx = self.table.new_client(request, reliable=dest.transport != "udp")
         except TransactionError:
             log.warning("could not send %s to %s:%d", request.method, dest.ip, dest.port)
             return
@@ -186,40 +242,39 @@ class B2bua:
         if existing is not None:  # a retransmission: the transaction resends its latest response
             self._run(existing, existing.receive_request(request, _now()))
             return
-        if method == "INVITE":
-            await self._invite(request, source)
-        elif method == "CANCEL":
+        if method == "CANCEL":
             self._cancel(request, source)
-        elif method == "BYE":
-            self._bye(request, source)
+        elif tag(request.headers.get("To")):
+            self._in_dialog(request, source)
+        elif method == "INVITE":
+            await self._invite(request, source)
+        else:  # BYE / UPDATE / INFO outside a dialog
+            tx = self._server_tx(request, source)
+            if tx is not None:
+                self._respond(tx, reply(request, 481, "Call/Transaction Does Not Exist"))
 
     def on_response(self, response: Response, source: Source) -> None:
         tx = self.table.match_response(response)
         if tx is not None:
             self._run(tx, tx.receive_response(response, _now()))
             return
-        # A 2xx retransmitted after the INVITE transaction is gone: ACK it again.
-        call = self.b_calls.get(response.call_id or "")
-        if call is not None and 200 <= response.status < 300 and call.b_ack is not None and call.b_dest is not None:
-            self.wire.send(call.b_ack, call.b_dest)
+        # A 2xx retransmitted after the INVITE transaction is gone: ACK it again (or BYE a late answer).
+        found = self.b_calls.get(response.call_id or "")
+        if found is None or not 200 <= response.status < 300:
+            return
+        _, branch = found
+        if branch.ack is not None:
+            self.wire.send(branch.ack, branch.dest)
 
     # ------------------------------------------------------------------------------------------------ INVITE
     async def _invite(self, request: Request, source: Source) -> None:
-        if tag(request.headers.get("To")):
-            tx = self._server_tx(request, source)
-            if tx is not None:
-                known = (request.call_id or "", tag(request.headers.get("To")) or "") in self.a_calls
-                response = reply(request, 501 if known else 481, "Not Implemented" if known else "Call Does Not Exist")
-                if known:
-                    response.headers.add("Warning", warning("re-INVITE is not supported yet"))
-                self._respond(tx, response)
-            return
         tx = self._server_tx(request, source)
         if tx is None:
             return
         assert tx.is_invite and not tx.is_client
         call = Call(a_invite=request, a_source=source, a_tx=tx)  # type: ignore[arg-type]
         self.by_invite[tx.key] = call
+        self.calls.add(call)
         try:
             await self._setup(call)
         except Exception:
@@ -229,7 +284,8 @@ class B2bua:
     async def _setup(self, call: Call) -> None:
         request, source = call.a_invite, call.a_source
         try:
-            caller_uri = parse_addresses(request.headers.get_all("From"))[0].parsed_uri()
+            caller_addr = parse_addresses(request.headers.get_all("From"))[0]
+            caller_uri = caller_addr.parsed_uri()
             ruri = parse_uri(request.uri)
         except (ParseError, IndexError):
             self._refuse(call, reply(request, 400, "Bad Request"))
@@ -237,7 +293,11 @@ class B2bua:
         if not isinstance(caller_uri, SipUri) or not isinstance(ruri, SipUri):
             self._refuse(call, reply(request, 416, "Unsupported URI Scheme"))
             return
-        dialled = ruri.user or ""
+        for trunk in await self.trunks.match(source.ip, source.port):
+            owner = await self.trunks.number_owner(trunk, self._dialled(request, ruri))
+            if owner is not None:
+                await self._inbound(call, trunk, owner, caller_uri.user or "", caller_addr.display_name)
+                return
         result = await self.registrar.authenticate(request, source, caller_uri.host, caller_uri.user or "")
         if result is None:  # the guard: no answer at all (and no more 100 Trying)
             self.table.forget(call.a_tx)
@@ -260,50 +320,77 @@ class B2bua:
             return
         call.tenant_id, call.domain = caller.tenant_id, caller.domain
         from_ext = snap.extensions.get(caller.extension_id) or {}
-        caller_number = str(from_ext.get("number") or caller.user)
-        caller_name = from_ext.get("name")
+        call.caller_extension_id = caller.extension_id
+        call.caller_number = str(from_ext.get("number") or caller.user)
+        call.caller_name = from_ext.get("name")
+        call.caller_id = from_ext.get("external_caller_id_number")
+        dialled = ruri.user or ""
         at = datetime.now(UTC)
         step = resolver.resolve_internal(snap, dialled, caller.extension_id, at, trace=False).step
-        ringing = step.get("kind") == "ring_extension"
+        if step.get("kind") == "external":
+            call.direction = "outbound"
+            call.caller_id = step.get("caller_id") or call.caller_id
         planned = snap.dial_plan.get(dialled)
         callee_ext = (
-            step.get("extension_id") if ringing else planned[1] if planned and planned[0] == "extension" else None
+            step.get("extension_id")
+            if step.get("kind") == "ring_extension"
+            else planned[1]
+            if planned and planned[0] == "extension"
+            else None
         )
-        self._start_cdr(call, caller_number, caller_name, dialled, callee_ext, at)
+        call.callee_label = dialled
+        self._start_cdr(call, callee_ext, None, at)
         limited = self._over_limit(snap, call, step)
         if limited is not None:
             self._end_unanswered(call, 503, "Service Unavailable", "failed", 503, "system", limited)
             return
-        if not ringing:
-            status, reason, text = refusal(step)
-            self._end_unanswered(call, status, reason, disposition_of(status), status, "system", text)
+        await self._execute(call, snap, step)
+
+    @staticmethod
+    def _dialled(request: Request, ruri: SipUri) -> str:
+        """The number a trunk delivers: the Request-URI user, else the To user."""
+        if ruri.user:
+            return ruri.user
+        with contextlib.suppress(ParseError, IndexError):
+            to_uri = parse_addresses(request.headers.get_all("To"))[0].parsed_uri()
+            if isinstance(to_uri, SipUri) and to_uri.user:
+                return to_uri.user
+        return ""
+
+    async def _inbound(
+        self, call: Call, trunk: trunks.TrunkInfo, owner: tuple[str, str], caller: str, caller_name: str | None
+    ) -> None:
+        """A call from a trunk to one of the tenant's numbers (DID → inbound route)."""
+        request = call.a_invite
+        tenant_id, did = owner
+        snap = await self.callflow.snapshot(tenant_id)
+        if snap is None or call.ended:
+            if not call.ended:
+                self._refuse(call, reply(request, 404, "Not Found"))
             return
-        dest, contact_uri = await self._binding(str(step["extension_id"]))
-        if call.ended:
+        call.tenant_id, call.direction, call.did, call.trunk_id = tenant_id, "inbound", did, trunk.id
+        call.domain = await self._domain_of(snap)
+        call.caller_number = caller[:64] or "anonymous"
+        call.caller_name = (caller_name or "").strip('"')[:60] or None
+        call.caller_id = call.caller_number
+        call.callee_label = did
+        at = datetime.now(UTC)
+        step = resolver.resolve_inbound(snap, did, call.caller_number, at, trace=False).step
+        self._start_cdr(call, step.get("extension_id"), trunk.id, at)
+        limited = self._over_limit(snap, call, step)
+        if limited is not None:
+            self._end_unanswered(call, 503, "Service Unavailable", "failed", 503, "system", limited)
             return
-        if dest is None or contact_uri is None:
-            self._end_unanswered(call, 480, "Temporarily Unavailable", "failed", 480, "system", "not registered")
-            return
-        body: bytes | None = None
-        if self.relay is not None:
-            try:
-                call.media = await self.relay.create_session(f"{call.a_call_id}/{call.a_tag}")
-            except RelayError as exc:  # no free ports (or the relay is closing)
-                log.warning("no media relay session for Call-ID %s: %s", call.a_call_id, exc)
-                self._end_unanswered(call, 503, "Service Unavailable", "failed", 503, "system", "no media ports")
-                return
-            if call.ended:  # cancelled meanwhile
-                self._close_media(call)
-                return
-            try:
-                body = self._sdp_for(call, request, "a", dest)
-            except SdpError as exc:
-                reason = "Not Acceptable Here" if exc.status == 488 else "Bad Request"
-                self._end_unanswered(call, exc.status, reason, "failed", exc.status, "system", f"SDP: {exc}")
-                return
-        self._place_b_leg(call, dest, contact_uri, caller_number, caller_name, str(step.get("number") or dialled), body)
-        timeout = float(step.get("ring_timeout") or 20)
-        call.ring_timer = asyncio.get_running_loop().call_later(timeout, self._ring_timeout, call)
+        await self._execute(call, snap, step)
+
+    async def _domain_of(self, snap: TenantSnapshot) -> str:
+        from centrex.db.models.tenant import Tenant
+
+        async with self.db.session() as session:
+            domain = (
+                await session.execute(select(Tenant.sip_domain).where(Tenant.id == snap.tenant_id))
+            ).scalar_one_or_none()
+        return str(domain or snap.tenant_code)
 
     def _over_limit(self, snap: TenantSnapshot, call: Call, step: dict[str, Any]) -> str | None:
         """The tenant's caps on new calls per second and on calls at once (emergency calls are never capped).
@@ -313,9 +400,8 @@ class B2bua:
             return None
         tenant = snap.tenant_id
         if snap.max_concurrent_calls is not None:
-            live = {id(c) for c in (*self.a_calls.values(), *self.b_calls.values()) if c.tenant_id == tenant}
-            live.discard(id(call))
-            if len(live) >= snap.max_concurrent_calls:
+            live = sum(1 for c in self.calls if c.tenant_id == tenant and not c.ended and c is not call)
+            if live >= snap.max_concurrent_calls:
                 return f"the tenant's limit of {snap.max_concurrent_calls} concurrent calls is reached"
         rate = snap.max_calls_per_second
         if rate is not None and rate > 0:
@@ -329,10 +415,106 @@ class B2bua:
             self._cps[tenant] = (tokens - 1.0, now)
         return None
 
-    async def _binding(self, extension_id: str) -> tuple[Source | None, str | None]:
-        """The callee's most recent live binding: where to send (its source address) and its Contact URI."""
+    # ------------------------------------------------------------------------------------------------ call flow
+    async def _execute(self, call: Call, snap: TenantSnapshot, step: dict[str, Any]) -> None:
+        """Carry out one resolver step: build its plan and ring it, or answer the caller."""
+        if call.ended or call.answered:
+            return
+        call.hops += 1
+        kind = step.get("kind")
+        fallbacks: dict[str, Any] = {}
+        stages: list[Stage] = []
+        if kind == "ring_extension":
+            targets = await self._bindings(str(step["extension_id"]), str(step.get("number") or ""))
+            fallbacks = {
+                "busy": step.get("on_busy"),
+                "no_answer": step.get("on_no_answer"),
+                "unreachable": step.get("on_unreachable"),
+            }
+            if not targets:
+                if fallbacks["unreachable"] and await self._fallback(call, snap, fallbacks["unreachable"]):
+                    return
+                self._end_unanswered(call, 480, "Temporarily Unavailable", "failed", 480, "system", "not registered")
+                return
+            stages = [Stage(targets, float(step.get("ring_timeout") or 20))]
+        elif kind == "ring_group":
+            stages = await self._group_stages(call, snap, step)
+            fallbacks = dict.fromkeys(("busy", "no_answer", "unreachable", "failed"), step.get("on_no_answer"))
+            prefix = str(step.get("caller_id_prefix") or "")
+            if prefix:
+                call.caller_name = f"{prefix}{call.caller_name or call.caller_number}"[:60]
+            if not stages:
+                if step.get("on_no_answer") and await self._fallback(call, snap, step["on_no_answer"]):
+                    return
+                self._end_unanswered(
+                    call, 480, "Temporarily Unavailable", "failed", 480, "system", "no ring group member reachable"
+                )
+                return
+        elif kind == "external":
+            if call.direction == "internal":
+                call.direction = "outbound"
+            call.caller_id = step.get("caller_id") or call.caller_id
+            stages = trunk_stages(step.get("trunks") or [], str(step.get("number") or ""))
+        else:
+            status, reason, text = refusal(step)
+            self._end_unanswered(call, status, reason, disposition_of(status), status, "system", text)
+            return
+        call.plan = Plan(stages, str(kind))
+        call.on_fail = (snap, fallbacks)
+        if self.anchor is not None and call.media is None:
+            try:
+                call.media = await self.anchor.create_session(call.a_call_id, call.a_tag)
+            except RelayError as exc:  # no free ports (or the relay is closing)
+                log.warning("no media relay session for Call-ID %s: %s", call.a_call_id, exc)
+                self._end_unanswered(call, 503, "Service Unavailable", "failed", 503, "system", "no media ports")
+                return
+            if call.ended:  # cancelled meanwhile
+                self._close_media(call)
+                return
+        await self._next_stage(call)
+
+    async def _fallback(self, call: Call, snap: TenantSnapshot, dest: dict[str, Any]) -> bool:
+        """Follow a fallback destination (forwarding, no-answer destination); False when it cannot be taken."""
+        if call.hops >= MAX_STEPS or call.ended or call.answered:
+            return False
+        step = resolver.follow(snap, dest, datetime.now(UTC), trace=False).step
+        if step.get("kind") in NOT_YET:  # voicemail & co. need media (next issue): the caller hears why it failed
+            return False
+        await self._execute(call, snap, step)
+        return True
+
+    async def _group_stages(self, call: Call, snap: TenantSnapshot, step: dict[str, Any]) -> list[Stage]:
+        group_id = str(step.get("ring_group_id") or "")
+        strategy = str(step.get("strategy") or "ring_all")
+        members = order_members(
+            step.get("members") or [],
+            strategy,
+            rotation=self.rotation.get(group_id, 0),
+            idle_since=self.idle_since,
+        )
+        if strategy == "round_robin":
+            self.rotation[group_id] = self.rotation.get(group_id, 0) + 1
+        targets_of: dict[int, list[Target]] = {}
+        for i, member in enumerate(members):
+            if member.get("type", "extension") == "extension":
+                if member.get("dnd"):
+                    continue
+                targets_of[i] = await self._bindings(str(member["extension_id"]), str(member.get("number") or ""))
+            else:
+                number = str(member.get("number") or "")
+                external = resolver.follow(snap, {"type": "external", "number": number}, datetime.now(UTC), trace=False)
+                trunk_list = external.step.get("trunks") or [] if external.step.get("kind") == "external" else []
+                if trunk_list:
+                    first = trunk_list[0]
+                    targets_of[i] = [
+                        Target("trunk", number, trunk_id=str(first["trunk_id"]), number=str(first["dial"]))
+                    ]
+        return group_stages(members, strategy, targets_of, step.get("ring_time"))
+
+    async def _bindings(self, extension_id: str, number: str) -> list[Target]:
+        """Every live binding of an extension (most recent first), as targets to ring at once."""
         async with self.db.session() as session:
-            row = (
+            rows = (
                 await session.execute(
                     select(
                         SipRegistration.contact_uri,
@@ -345,114 +527,308 @@ class B2bua:
                         SipRegistration.expires_at > datetime.now(UTC),
                     )
                     .order_by(SipRegistration.expires_at.desc())
-                    .limit(1)
                 )
-            ).one_or_none()
-        if row is None:
-            return None, None
-        return Source(row.transport or "udp", row.source_ip, int(row.source_port)), row.contact_uri
+            ).all()
+        return [
+            Target(
+                "extension",
+                number,
+                extension_id=extension_id,
+                dest=Source(row.transport or "udp", row.source_ip, int(row.source_port)),
+                request_uri=row.contact_uri,
+            )
+            for row in rows
+        ]
 
-    def _place_b_leg(
-        self,
-        call: Call,
-        dest: Source,
-        contact_uri: str,
-        caller: str,
-        caller_name: str | None,
-        callee: str,
-        body: bytes | None = None,
-    ) -> None:
+    async def _next_stage(self, call: Call) -> None:
+        """Ring the plan's next stage; when none is left, the plan failed."""
+        if call.ended or call.answered:
+            return
+        if not call.plan.stages:
+            status = best_status(b.final or 480 for b in call.stage_branches) if call.stage_branches else 480
+            await self._plan_failed(call, status)
+            return
+        stage = call.plan.stages.pop(0)
+        call.stage, call.stage_branches = stage, []
+        for target in stage.targets:
+            branch = await self._place(call, target)
+            if call.ended or call.answered:
+                return
+            if branch is not None:
+                call.stage_branches.append(branch)
+        if not call.pending():
+            await self._stage_failed(call)
+            return
+        timeout = stage.timeout if stage.timeout is not None else TRUNK_RING_SECONDS
+        call.ring_timer = asyncio.get_running_loop().call_later(timeout, self._ring_timeout, call, stage)
+
+    async def _stage_failed(self, call: Call, timed_out: bool = False) -> None:
+        if call.ended or call.answered:
+            return
+        if call.ring_timer is not None:
+            call.ring_timer.cancel()
+            call.ring_timer = None
+        stage = call.stage
+        status = None if timed_out else best_status(b.final or 480 for b in call.stage_branches)
+        if stage is not None and call.plan.stages and may_continue(stage, status):
+            await self._next_stage(call)
+            return
+        await self._plan_failed(call, status)
+
+    async def _plan_failed(self, call: Call, status: int | None) -> None:
+        """Every stage failed (``status`` None: nobody answered in time): follow the step's fallback or answer."""
+        if call.ended or call.answered:
+            return
+        snap, fallbacks = call.on_fail if call.on_fail else (None, {})
+        dest = fallbacks.get(outcome_of(status)) if snap is not None else None
+        if dest and snap is not None and await self._fallback(call, snap, dest):
+            return
+        if status is None:
+            self._end_unanswered(call, 480, "Temporarily Unavailable", "no_answer", 408, "system", "no answer")
+            return
+        code, reason = relayed_status(status, "")
+        self._end_unanswered(call, code, reason, disposition_of(status), status, "callee")
+
+    def _ring_timeout(self, call: Call, stage: Stage) -> None:
+        call.ring_timer = None
+        if call.answered or call.ended or call.stage is not stage:
+            return
+        for branch in call.pending():
+            self._cancel_branch(branch)
+        self._serial(call, lambda: self._stage_failed(call, timed_out=True))
+
+    # ------------------------------------------------------------------------------------------------ branches
+    async def _place(self, call: Call, target: Target) -> Branch | None:
+        """Send the INVITE of one target; None when it cannot be placed (no route to the trunk, channels full)."""
+        if target.kind == "extension":
+            if target.dest is None or target.request_uri is None:
+                return None
+            dest, uri = target.dest, target.request_uri
+            caller = call.caller_number
+            caller_domain = callee_domain = call.domain
+            callee = target.label
+        else:
+            snap, _ = call.on_fail
+            row = snap.trunks.get(target.trunk_id or "") if snap is not None else None
+            if row is None:
+                return None
+            if row.get("max_channels") is not None and self._trunk_channels(str(row["id"])) >= int(row["max_channels"]):
+                log.info("trunk %s: all %s channels in use", row["id"], row["max_channels"])
+                return None
+            placed = await trunks.destination(str(row["host"]), int(row.get("port") or 5060), row.get("transport"))
+            if placed is None or call.ended:
+                return None
+            dest = placed
+            host = str(row["host"])
+            port = int(row.get("port") or 5060)
+            suffix = f";transport={dest.transport}" if dest.transport != "udp" else ""
+            callee = target.number or target.label
+            uri = f"sip:{callee}@{host}:{port}{suffix}"
+            mode = row.get("caller_id_mode") or "passthrough"
+            if mode == "fixed" and row.get("caller_id_number"):
+                caller = str(row["caller_id_number"])
+            elif mode == "extension":
+                caller = call.caller_id or call.caller_number
+            else:
+                caller = call.caller_id or call.caller_number
+            caller_domain = str(row.get("from_domain") or host)
+            callee_domain = host
+        try:
+            body = await self._offer_for(call, dest)
+        except SdpError as exc:
+            reason = "Not Acceptable Here" if exc.status == 488 else "Bad Request"
+            self._end_unanswered(call, exc.status, reason, "failed", exc.status, "system", f"SDP: {exc}")
+            return None
         call_id = f"{secrets.token_hex(12)}@centrex"
-        call.b_dest = dest
-        call.b_invite = b_invite(
+        invite = b_invite(
             call.a_invite,
-            request_uri=contact_uri,
+            request_uri=uri,
             via=self.wire.via(dest),
             contact=self.wire.contact(dest),
             caller=caller,
-            caller_name=caller_name,
+            caller_name=call.caller_name,
+            caller_domain=caller_domain,
             callee=callee,
-            domain=call.domain,
+            callee_domain=callee_domain,
             call_id=call_id,
             body=body,
+            asserted=target.kind == "trunk",
         )
-        self.b_calls[call_id] = call
-        self._send_request(call.b_invite, dest, lambda response: self._b_response(call, response))
-        call.b_tx = self.table.clients.get(TransactionKey.client(call.b_invite))
+        branch = Branch(target, dest, invite, len(call.branches) + 1)
+        call.branches.append(branch)
+        self.b_calls[call_id] = (call, branch)
+        self.send_request(invite, dest, lambda response: self._on_branch(call, branch, response))
+        return branch
 
-    # ------------------------------------------------------------------------------------------------ B leg
-    def _b_response(self, call: Call, response: Response | None) -> None:
+    def _trunk_channels(self, trunk_id: str) -> int:
+        """Calls that hold a channel of a trunk now (inbound from it, or a live branch to it)."""
+
+        def holds(call: Call) -> bool:
+            if call.ended:
+                return False
+            if call.trunk_id == trunk_id or (call.b is not None and call.b.target.trunk_id == trunk_id):
+                return True
+            return any(b.target.trunk_id == trunk_id and b.final is None and not b.cancelled for b in call.branches)
+
+        return sum(1 for call in self.calls if holds(call))
+
+    async def _offer_for(self, call: Call, dest: Source) -> bytes:
+        """The caller's SDP as the phone at ``dest`` gets it (one rewrite per address)."""
+        body = call.a_invite.body
+        if call.media is None or not body:
+            return body
+        address = self._media_address(dest)
+        if address not in call.offers:
+            call.offers[address] = await self._rewrite(call, body, "a", dest, offer=True)
+        return call.offers[address]
+
+    def _on_branch(self, call: Call, branch: Branch, response: Response | None) -> None:
+        self._serial(call, lambda: self._branch_response(call, branch, response))
+
+    async def _branch_response(self, call: Call, branch: Branch, response: Response | None) -> None:
         if response is None:  # no answer at all from the callee (Timer B) or a transport error
-            self._end_unanswered(call, 480, "Temporarily Unavailable", "failed", 408, "system", "callee unreachable")
+            if branch.final is None:
+                branch.final = 408
+                await self._branch_done(call, branch)
             return
         status = response.status
         if status < 200:
-            if status > 100 and not call.ended and not call.answered:
-                relayed = a_response(call, status, response.reason, self.wire.contact(call.a_source))
-                try:
-                    early = self._sdp_for(call, response, "b", call.a_source)
-                except SdpError as exc:  # early media we cannot anchor: the provisional goes without it
-                    log.warning("callee's %d SDP dropped (Call-ID %s): %s", status, call.a_call_id, exc)
-                    early = b""
-                copy_body(response, relayed, early)
-                self._respond(call.a_tx, relayed)
+            if status > 100 and not call.ended and not call.answered and not branch.cancelled:
+                branch.ringing = True
+                await self._relay_provisional(call, branch, response)
             return
         if status < 300:
-            self._b_answered(call, response)
+            await self._branch_answered(call, branch, response)
             return
-        if call.ended:
+        if branch.final is not None:
             return
-        code, reason = relayed_status(status, response.reason)
-        self._end_unanswered(call, code, reason, disposition_of(status), status, "callee")
+        retry = status in (401, 407) and branch.target.kind == "trunk" and not branch.auth_tried and not call.ended
+        if retry and await self._authenticate_branch(call, branch, response):
+            return
+        branch.final = status
+        await self._branch_done(call, branch)
 
-    def _b_answered(self, call: Call, response: Response) -> None:
-        assert call.b_invite is not None and call.b_dest is not None
-        if call.b_dialog is not None:  # a retransmitted 2xx
-            if call.b_ack is not None:
-                self.wire.send(call.b_ack, call.b_dest)
+    async def _authenticate_branch(self, call: Call, branch: Branch, challenge: Response) -> bool:
+        """Answer a trunk's digest challenge: the same INVITE with credentials, CSeq + 1, a new branch."""
+        from centrex.sip.auth_client import with_credentials
+
+        creds = await trunks.credentials(self.db, branch.target.trunk_id or "")
+        if creds is None or call.ended or branch.cancelled:
+            return False
+        try:
+            invite = with_credentials(branch.invite, challenge, *creds)
+        except Exception as exc:
+            log.warning("trunk %s challenge not answered: %s", branch.target.trunk_id, exc)
+            return False
+        invite.headers.set("Via", self.wire.via(branch.dest))
+        branch.auth_tried = True
+        branch.invite = invite
+        self.send_request(invite, branch.dest, lambda response: self._on_branch(call, branch, response))
+        return True
+
+    async def _relay_provisional(self, call: Call, branch: Branch, response: Response) -> None:
+        relayed = a_response(call, response.status, response.reason, self.wire.contact(call.a_source))
+        if response.body and call.early_sdp_from in (None, branch):
+            try:
+                early = await self._rewrite(call, response.body, "b", call.a_source, offer=False)
+                copy_body(response, relayed, early)
+                call.early_sdp_from = branch
+            except SdpError as exc:  # early media we cannot anchor: the provisional goes without it
+                log.warning("callee's %d SDP dropped (Call-ID %s): %s", response.status, call.a_call_id, exc)
+        elif response.status == 183 and call.early_sdp_from is not None:
+            return  # another branch's early media is playing
+        if call.ended or call.answered:
+            return
+        self._respond(call.a_tx, relayed)
+
+    async def _branch_done(self, call: Call, branch: Branch) -> None:
+        """A branch failed: when its stage has nothing pending, the stage failed."""
+        if call.ended or call.answered or branch not in call.stage_branches:
+            return
+        if not call.pending():
+            await self._stage_failed(call)
+
+    async def _branch_answered(self, call: Call, branch: Branch, response: Response) -> None:
+        if branch.dialog is not None:  # a retransmitted 2xx
+            if branch.ack is not None:
+                self.wire.send(branch.ack, branch.dest)
             return
         try:
-            call.b_dialog = Dialog.uac(call.b_invite, response)
+            branch.dialog = Dialog.uac(branch.invite, response)
         except DialogError:
-            log.warning("callee's 2xx cannot make a dialog (Call-ID %s)", call.b_invite.call_id)
+            log.warning("callee's 2xx cannot make a dialog (Call-ID %s)", branch.call_id)
             return
-        if call.ended:  # answered while we gave up on it (CANCEL crossed the 200): ACK, then BYE
-            self._ack_b(call, b"", None)
-            self._bye_leg(call, "b")
+        branch.final = response.status
+        if call.ended or call.answered:  # too late (cancelled, or another branch won): ACK, then BYE
+            self._ack_branch(branch, b"", None)
+            self._bye_branch(branch)
             return
         try:
-            body = self._sdp_for(call, response, "b", call.a_source)
+            body = await self._rewrite(call, response.body, "b", call.a_source, offer=not call.a_invite.body)
         except SdpError as exc:  # an answer (or late offer) the relay cannot use: drop the callee, 502 the caller
-            self._ack_b(call, b"", None)
-            self._bye_leg(call, "b")
+            self._ack_branch(branch, b"", None)
+            self._bye_branch(branch)
             self._end_unanswered(call, 502, "Bad Gateway", "failed", 502, "callee", f"callee's SDP: {exc}")
+            return
+        if call.ended or call.answered:
+            self._ack_branch(branch, b"", None)
+            self._bye_branch(branch)
             return
         if call.ring_timer is not None:
             call.ring_timer.cancel()
             call.ring_timer = None
         call.answered = True
+        call.media_from = _now()
+        call.b = branch
+        for other in call.branches:
+            if other is not branch:
+                self._cancel_branch(other)
         if call.a_invite.body:
-            self._ack_b(call, b"", None)
+            self._ack_branch(branch, b"", None)
         else:
             call.b_ack_pending = True  # the answer to B's offer comes in A's ACK
         ok = a_response(call, 200, "OK", self.wire.contact(call.a_source))
         copy_body(response, ok, body)
-        call.a_dialog = Dialog.uas(call.a_invite, ok)
+        interval = session_interval(response) if supports_timer(call.a_invite) else None
+        if interval is not None:
+            ok.headers.set("Session-Expires", response.headers.get("Session-Expires") or str(interval))
+            ok.headers.add("Require", "timer")
+        try:
+            call.a_dialog = Dialog.uas(call.a_invite, ok)
+        except DialogError as exc:  # cannot happen with a well-formed INVITE; never leave a half-answered call
+            log.error("no dialog for the 200 of Call-ID %s: %s", call.a_call_id, exc)
+            call.answered, call.b = False, None
+            self._bye_branch(branch)
+            self._end_unanswered(call, 500, "Server Internal Error", "failed", 500, "system")
+            return
         call.a_200 = ok
         self.a_calls[(call.a_call_id, call.a_tag)] = call
         self._respond(call.a_tx, ok)
-        if call.a_source.transport != "tcp":
+        if call.a_source.transport == "udp":
             self._schedule_200(call, self.timers.t1, 0.0)
-        self._cdr(call, lambda cdr_id: writer.answer(self.db, cdr_id, datetime.now(UTC)))
-
-    def _ack_b(self, call: Call, body: bytes, content_type: str | None) -> None:
-        assert call.b_dialog is not None and call.b_dest is not None and call.b_invite is not None
-        ack = call.b_dialog.create_ack(
-            call.b_invite.cseq[0], via=self.wire.via(call.b_dest), body=body, content_type=content_type
+        self._watch_session(call, interval)
+        target = branch.target
+        at = datetime.now(UTC)
+        self._cdr(
+            call,
+            lambda cdr_id: writer.answer(
+                self.db, cdr_id, at, extension_id=target.extension_id, trunk_id=target.trunk_id
+            ),
         )
-        call.b_ack = ack
-        call.b_ack_pending = False
-        self.wire.send(ack, call.b_dest)
+
+    def _ack_branch(self, branch: Branch, body: bytes, content_type: str | None) -> None:
+        assert branch.dialog is not None
+        ack = branch.dialog.create_ack(
+            branch.invite.cseq[0], via=self.wire.via(branch.dest), body=body, content_type=content_type
+        )
+        branch.ack = ack
+        self.wire.send(ack, branch.dest)
+
+    def _cancel_branch(self, branch: Branch) -> None:
+        if branch.cancelled or branch.final is not None or branch.dialog is not None:
+            return
+        branch.cancelled = True
+        self.send_request(build_cancel(branch.invite), branch.dest)
 
     def _schedule_200(self, call: Call, interval: float, spent: float) -> None:
         """§13.3.1.4: resend our 200 at T1, 2·T1 … up to T2 until A's ACK; give up (BYE both legs) after 64·T1."""
@@ -469,22 +845,186 @@ class B2bua:
 
         call.retransmit = asyncio.get_running_loop().call_later(interval, fire)
 
-    def _cancel_b(self, call: Call) -> None:
-        if call.b_invite is None or call.b_dest is None or call.b_cancelled or call.b_dialog is not None:
+    # ------------------------------------------------------------------------------------------------ session timers
+    def _watch_session(self, call: Call, interval: int | None) -> None:
+        """RFC 4028 §10: with a session interval agreed, a session not refreshed in time is ended (BYE both legs)
+        at interval − min(32, interval / 3) seconds after the last refresh."""
+        if call.session_timer is not None:
+            call.session_timer.cancel()
+            call.session_timer = None
+        if interval is None or call.ended:
             return
-        call.b_cancelled = True
-        self._send_request(build_cancel(call.b_invite), call.b_dest)
+        call.session_interval = interval
+        delay = max(1.0, interval - min(32.0, interval / 3))
 
-    def _ring_timeout(self, call: Call) -> None:
-        call.ring_timer = None
-        if not call.answered and not call.ended:
-            self._end_unanswered(call, 480, "Temporarily Unavailable", "no_answer", 408, "system", "no answer")
+        def expire() -> None:
+            call.session_timer = None
+            if not call.ended:
+                log.info("session timer of Call-ID %s expired without a refresh: hanging up", call.a_call_id)
+                self._hang_up(call, by="system", source_leg=None)
 
-    # ------------------------------------------------------------------------------------------------ ACK, CANCEL, BYE
+        call.session_timer = asyncio.get_running_loop().call_later(delay, expire)
+
+    # ------------------------------------------------------------------------------------------------ in a dialog
+    def _leg_of(self, request: Request) -> tuple[Call, LegName, Dialog] | None:
+        call_id, to_tag = request.call_id or "", tag(request.headers.get("To")) or ""
+        call = self.a_calls.get((call_id, to_tag))
+        if call is not None and call.a_dialog is not None:
+            return call, "a", call.a_dialog
+        found = self.b_calls.get(call_id)
+        if found is None:
+            return None
+        call, branch = found
+        if branch is not call.b or branch.dialog is None or branch.dialog.local_tag != to_tag:
+            return None
+        return call, "b", branch.dialog
+
+    def _in_dialog(self, request: Request, source: Source) -> None:
+        tx = self._server_tx(request, source)
+        if tx is None:
+            return
+        found = self._leg_of(request)
+        if found is None:
+            self._respond(tx, reply(request, 481, "Call/Transaction Does Not Exist"))
+            return
+        call, leg, dialog = found
+        status = dialog.receive_request(request)
+        if status is not None:
+            self._respond(tx, reply(request, status, "Call/Transaction Does Not Exist" if status == 481 else "Error"))
+            return
+        if request.method == "BYE":
+            self._respond(tx, reply(request, 200, "OK"))
+            self._hang_up(call, by="caller" if leg == "a" else "callee", source_leg=leg)
+            return
+        if request.method not in RELAYED or call.ended:
+            response = reply(request, 501 if not call.ended else 481, "Not Implemented" if not call.ended else "Gone")
+            response.headers.add("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO")
+            self._respond(tx, response)
+            return
+        self._serial(call, lambda: self._relay_request(call, leg, request, tx))
+
+    async def _relay_request(self, call: Call, leg: LegName, request: Request, tx: Transaction) -> None:
+        """Pass an in-dialog re-INVITE / UPDATE / INFO to the other leg and its responses back."""
+        other_dialog, other_dest = self._other(call, leg)
+        if other_dialog is None or other_dest is None or call.ended:
+            self._respond(tx, reply(request, 481, "Call/Transaction Does Not Exist"))
+            return
+        offer = request.method in ("INVITE", "UPDATE") and bool(request.body)
+        body = request.body
+        if body and request.method != "INFO":
+            try:
+                body = await self._rewrite(call, body, leg, other_dest, offer=offer)
+            except SdpError as exc:
+                response = reply(request, exc.status, "Not Acceptable Here" if exc.status == 488 else "Bad Request")
+                response.headers.add("Warning", warning(f"SDP: {exc}"))
+                self._respond(tx, response)
+                return
+        extra = [
+            (name, value)
+            for name in ("Session-Expires", "Min-SE", "Supported", "Require", "Event", "Subject")
+            for value in request.headers.get_all(name)
+            if name != "Supported" or "timer" in value
+        ]
+        try:
+            relayed = other_dialog.create_request(
+                request.method,
+                via=self.wire.via(other_dest),
+                headers=extra,
+                body=body,
+                content_type=(request.headers.get("Content-Type") or "application/sdp") if body else None,
+            )
+        except DialogError:
+            self._respond(tx, reply(request, 481, "Call/Transaction Does Not Exist"))
+            return
+        if request.method in ("INVITE", "UPDATE"):
+            self._watch_session(call, session_interval(request) or call.session_interval)
+
+        def on_response(response: Response | None) -> None:
+            self._serial(call, lambda: self._relay_response(call, leg, request, tx, relayed, other_dest, response))
+
+        self.send_request(relayed, other_dest, on_response)
+
+    async def _relay_response(
+        self,
+        call: Call,
+        leg: LegName,
+        request: Request,
+        tx: Transaction,
+        relayed: Request,
+        other_dest: Source,
+        response: Response | None,
+    ) -> None:
+        if response is None:
+            self._respond(tx, reply(request, 408, "Request Timeout"))
+            return
+        if response.status == 100:
+            return
+        out = reply(request, response.status, response.reason)
+        to = request.headers.get("To") or ""
+        if "tag=" not in to:
+            out.headers.set("To", to)
+        origin = call.a_source if leg == "a" else (call.b.dest if call.b is not None else call.a_source)
+        if request.method in ("INVITE", "UPDATE") and response.status >= 200:
+            out.headers.add("Contact", self.wire.contact(origin))
+        for name in ("Session-Expires", "Require", "Min-SE"):
+            for value in response.headers.get_all(name):
+                out.headers.add(name, value)
+        body = response.body
+        if body and request.method != "INFO":
+            other_leg: LegName = "b" if leg == "a" else "a"
+            try:
+                body = await self._rewrite(call, body, other_leg, origin, offer=not request.body)
+            except SdpError as exc:
+                log.warning("SDP in the %d to a relayed %s unusable: %s", response.status, request.method, exc)
+                body = b""
+        copy_body(response, out, body)
+        if request.method == "INVITE" and 200 <= response.status < 300:
+            other_dialog, _ = self._other(call, leg)
+            if other_dialog is not None:
+                cseq_no = relayed.cseq[0]
+                if request.body:  # offer in the re-INVITE: the answer came back; ACK the other leg now
+                    ack = other_dialog.create_ack(cseq_no, via=self.wire.via(other_dest))
+                    self.wire.send(ack, other_dest)
+                else:  # the 2xx carried an offer: the other leg is ACKed with the answer in our ACK
+                    self._reinvites[(request.call_id or "", request.cseq[0])] = lambda ack_in: self._relay_ack(
+                        call, leg, ack_in, other_dialog, cseq_no, other_dest
+                    )
+            if session_interval(response) is not None:
+                self._watch_session(call, session_interval(response))
+        self._respond(tx, out)
+
+    def _relay_ack(self, call: Call, leg: LegName, ack_in: Request, dialog: Dialog, cseq_no: int, dest: Source) -> None:
+        async def run() -> None:
+            body = ack_in.body
+            if body:
+                try:
+                    body = await self._rewrite(call, body, leg, dest, offer=False)
+                except SdpError:
+                    body = b""
+            ack = dialog.create_ack(
+                cseq_no,
+                via=self.wire.via(dest),
+                body=body,
+                content_type=(ack_in.headers.get("Content-Type") or "application/sdp") if body else None,
+            )
+            self.wire.send(ack, dest)
+
+        self._serial(call, run)
+
+    def _other(self, call: Call, leg: LegName) -> tuple[Dialog | None, Source | None]:
+        if leg == "a":
+            return (call.b.dialog, call.b.dest) if call.b is not None else (None, None)
+        return call.a_dialog, call.a_source
+
+    # ------------------------------------------------------------------------------------------------ ACK, CANCEL
     def _ack(self, request: Request) -> None:
         tx = self.table.match_request(request)
         if tx is not None:  # the ACK of a non-2xx final response: the transaction absorbs it
             self._run(tx, tx.receive_request(request, _now()))
+            return
+        relay = self._reinvites.pop((request.call_id or "", request.cseq[0] if request.cseq else 0), None)
+        if relay is not None:
+            relay(request)
             return
         call = self.a_calls.get((request.call_id or "", tag(request.headers.get("To")) or ""))
         if call is None or call.a_acked:
@@ -493,15 +1033,22 @@ class B2bua:
         if call.retransmit is not None:
             call.retransmit.cancel()
             call.retransmit = None
-        if call.b_ack_pending and call.b_dialog is not None and call.b_dest is not None:
-            try:
-                body = self._sdp_for(call, request, "a", call.b_dest)
-            except SdpError as exc:  # the caller's answer to a late offer is unusable: end the call
-                log.warning("caller's SDP in ACK unusable (Call-ID %s): %s", call.a_call_id, exc)
-                self._ack_b(call, b"", None)
-                self._hang_up(call, by="system", source_leg=None)
-                return
-            self._ack_b(call, body, request.headers.get("Content-Type") or "application/sdp" if body else None)
+        branch = call.b
+        if call.b_ack_pending and branch is not None and branch.dialog is not None:
+            call.b_ack_pending = False
+
+            async def late_answer() -> None:
+                try:
+                    body = await self._rewrite(call, request.body, "a", branch.dest, offer=False)
+                except SdpError as exc:  # the caller's answer to a late offer is unusable: end the call
+                    log.warning("caller's SDP in ACK unusable (Call-ID %s): %s", call.a_call_id, exc)
+                    self._ack_branch(branch, b"", None)
+                    self._hang_up(call, by="system", source_leg=None)
+                    return
+                ctype = request.headers.get("Content-Type") or "application/sdp" if body else None
+                self._ack_branch(branch, body, ctype)
+
+            self._serial(call, late_answer)
 
     def _cancel(self, request: Request, source: Source) -> None:
         invite_tx = self.table.match_cancel(request)
@@ -515,30 +1062,6 @@ class B2bua:
         self._respond(tx, reply(request, 200, "OK"))
         if not call.answered and not call.ended:
             self._end_unanswered(call, 487, "Request Terminated", "cancelled", 487, "caller")
-
-    def _bye(self, request: Request, source: Source) -> None:
-        tx = self._server_tx(request, source)
-        if tx is None:
-            return
-        call_id, to_tag = request.call_id or "", tag(request.headers.get("To")) or ""
-        leg = "a"
-        call = self.a_calls.get((call_id, to_tag))
-        dialog = call.a_dialog if call is not None else None
-        if call is None:
-            leg = "b"
-            call = self.b_calls.get(call_id)
-            dialog = call.b_dialog if call is not None else None
-            if dialog is not None and dialog.local_tag != to_tag:
-                dialog = None
-        if call is None or dialog is None:
-            self._respond(tx, reply(request, 481, "Call/Transaction Does Not Exist"))
-            return
-        status = dialog.receive_request(request)
-        if status is not None:
-            self._respond(tx, reply(request, status, "Call/Transaction Does Not Exist" if status == 481 else "Error"))
-            return
-        self._respond(tx, reply(request, 200, "OK"))
-        self._hang_up(call, by="caller" if leg == "a" else "callee", source_leg=leg)
 
     # ------------------------------------------------------------------------------------------------ endings
     def _refuse(self, call: Call, response: Response) -> None:
@@ -565,7 +1088,8 @@ class B2bua:
         if text:
             response.headers.add("Warning", warning(text))
         self._respond(call.a_tx, response)
-        self._cancel_b(call)
+        for branch in call.branches:
+            self._cancel_branch(branch)
         self._close_media(call)
         self._end_cdr(call, disposition, cause, by)
         self._linger(call)
@@ -576,24 +1100,31 @@ class B2bua:
             return
         call.ended = True
         call.stop_timers()
-        for leg in ("a", "b"):
-            if leg != source_leg:
-                self._bye_leg(call, leg)
+        if source_leg != "a":
+            self._bye_a(call)
+        if source_leg != "b" and call.b is not None:
+            self._bye_branch(call.b)
+        if call.b is not None and call.b.target.extension_id:
+            self.idle_since[call.b.target.extension_id] = time.monotonic()
         self._close_media(call)
         self._end_cdr(call, "answered", None, by)
         self._linger(call)
 
-    def _bye_leg(self, call: Call, leg: str) -> None:
-        dialog = call.a_dialog if leg == "a" else call.b_dialog
-        dest = call.a_source if leg == "a" else call.b_dest
-        if dialog is None or dest is None or dialog.terminated:
+    def _bye_a(self, call: Call) -> None:
+        self._bye(call.a_dialog, call.a_source)
+
+    def _bye_branch(self, branch: Branch) -> None:
+        self._bye(branch.dialog, branch.dest)
+
+    def _bye(self, dialog: Dialog | None, dest: Source) -> None:
+        if dialog is None or dialog.terminated:
             return
         try:
             bye = dialog.create_request("BYE", via=self.wire.via(dest))
         except DialogError:
             return
         dialog.terminate()
-        self._send_request(bye, dest)
+        self.send_request(bye, dest)
 
     def _linger(self, call: Call) -> None:
         asyncio.get_running_loop().call_later(LINGER_SECONDS, self._forget, call)
@@ -604,36 +1135,57 @@ class B2bua:
         if self.by_invite.get(call.a_tx.key) is call:
             del self.by_invite[call.a_tx.key]
         self.a_calls.pop((call.a_call_id, call.a_tag), None)
-        if call.b_invite is not None:
-            self.b_calls.pop(call.b_invite.call_id or "", None)
+        for branch in call.branches:
+            self.b_calls.pop(branch.call_id, None)
+        self.calls.discard(call)
 
     # ------------------------------------------------------------------------------------------------ media
     def _media_address(self, dest: Source) -> str:
         """The relay's address as the phone at ``dest`` should send to it."""
-        assert self.relay is not None
-        return self.relay.ip if self.relay.ip not in WILDCARDS else self.wire.host_for(dest)
+        return self.media_ip if self.media_ip and self.media_ip not in WILDCARDS else self.wire.host_for(dest)
 
-    def _sdp_for(self, call: Call, message: Request | Response, from_leg: LegName, to: Source) -> bytes:
-        """The body of ``message`` (from the phone on ``from_leg``) as the other phone (at ``to``) gets it: pointed
-        at the relay when the call is anchored, else unchanged. ``SdpError`` when it cannot be anchored."""
-        if call.media is None or not message.body:
-            return message.body
-        return anchor(call.media, message.body, from_leg, self._media_address(to))
+    async def _rewrite(self, call: Call, body: bytes, from_leg: LegName, to: Source, *, offer: bool) -> bytes:
+        """``body`` (SDP from the phone on ``from_leg``) as the phone at ``to`` gets it: pointed at the relay when
+        the call is anchored, else unchanged. ``SdpError`` when it cannot be anchored."""
+        if call.media is None or not body:
+            return body
+        return await call.media.rewrite(body, from_leg, self._media_address(to), offer=offer)
 
     def _close_media(self, call: Call) -> None:
         """Close the call's relay session (in the background); an answered call's counters go into its CDR."""
         session, call.media = call.media, None
         if session is None:
             return
-        if call.answered:
-            legs = cdr_legs(session.stats())
+        if not call.answered:
+            self._spawn(session.close())
+            return
+        legs: asyncio.Future[list[dict[str, Any]]] = asyncio.get_running_loop().create_future()
 
-            async def record(cdr_id: str) -> None:
-                for leg in legs:
-                    await writer.add_leg(self.db, cdr_id, leg)
+        async def stats_then_close() -> None:
+            try:
+                legs.set_result(await session.stats())
+            except Exception as exc:
+                legs.set_exception(exc)
+            await session.close()
 
-            self._cdr(call, record)
-        self._spawn(session.close())
+        async def record(cdr_id: str) -> None:
+            for leg in await legs:  # queued now: the legs are written before the CDR's end, as before
+                await writer.add_leg(self.db, cdr_id, leg)
+
+        self._spawn(stats_then_close())
+        self._cdr(call, record)
+
+    def _check_media(self, now: float) -> None:
+        """Hang up answered calls whose media stopped for ``media_timeout`` seconds (RTP and RTCP, both ways)."""
+        if self.media_timeout <= 0:
+            return
+        for call in list(self.calls):
+            if not call.answered or call.ended or call.media is None:
+                continue
+            idle = min(call.media.idle_seconds(now), now - call.media_from)
+            if idle >= self.media_timeout:
+                log.info("no media for %.0f s on Call-ID %s: hanging up", idle, call.a_call_id)
+                self._hang_up(call, by="system", source_leg=None)
 
     # ------------------------------------------------------------------------------------------------ CDR
     def _cdr(self, call: Call, op: Callable[[str], Awaitable[object]]) -> None:
@@ -652,9 +1204,7 @@ class B2bua:
 
         call.cdr_task = self._spawn(run())
 
-    def _start_cdr(
-        self, call: Call, caller: str, caller_name: str | None, callee: str, extension_id: str | None, at: datetime
-    ) -> None:
+    def _start_cdr(self, call: Call, extension_id: str | None, trunk_id: str | None, at: datetime) -> None:
         assert call.tenant_id is not None
         tenant_id = call.tenant_id
 
@@ -664,13 +1214,13 @@ class B2bua:
                     self.db,
                     tenant_id=tenant_id,
                     call_id=call.a_call_id[:255],
-                    direction="internal",
-                    caller_number=caller[:64],
-                    caller_name=caller_name[:100] if caller_name else None,
-                    callee_number=callee[:64],
-                    did=None,
+                    direction=call.direction,
+                    caller_number=call.caller_number[:64],
+                    caller_name=call.caller_name[:100] if call.caller_name else None,
+                    callee_number=call.callee_label[:64],
+                    did=call.did,
                     extension_id=extension_id,
-                    trunk_id=None,
+                    trunk_id=trunk_id,
                     at=at,
                 )
             except Exception:
@@ -680,9 +1230,29 @@ class B2bua:
 
     def _end_cdr(self, call: Call, disposition: str, cause: int | None, by: str) -> None:
         at = datetime.now(UTC)
-        self._cdr(
-            call,
-            lambda cdr_id: writer.end_call(
-                self.db, cdr_id, at=at, disposition=disposition, hangup_cause=cause, hangup_by=by
-            ),
-        )
+        legs = [_branch_leg(b) for b in call.branches]
+
+        async def end(cdr_id: str) -> None:
+            for leg in legs:
+                await writer.add_leg(self.db, cdr_id, leg)
+            await writer.end_call(self.db, cdr_id, at=at, disposition=disposition, hangup_cause=cause, hangup_by=by)
+
+        self._cdr(call, end)
+
+
+def _branch_leg(branch: Branch) -> dict[str, Any]:
+    """A CDR leg for one B branch: whom it rang and how it ended."""
+    target = branch.target
+    return {
+        "id": f"b{branch.index}",
+        "kind": "sip",
+        "target": target.kind,
+        "number": target.label,
+        "extension_id": target.extension_id,
+        "trunk_id": target.trunk_id,
+        "dialled": target.number,
+        "destination": f"{branch.dest.transport}:{branch.dest.ip}:{branch.dest.port}",
+        "status": branch.final,
+        "cancelled": branch.cancelled,
+        "answered": branch.dialog is not None and branch.final is not None and 200 <= branch.final < 300,
+    }

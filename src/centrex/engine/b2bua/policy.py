@@ -5,15 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 # Resolver steps the B2BUA cannot carry out yet: they need media (announcements, prompts, recording, mixing)
-# or parts not built yet (ring groups, trunks).
+
 NOT_YET = {
     "ivr": "IVR needs media: not available yet",
     "voicemail": "voicemail needs media: not available yet",
     "queue": "call queues need media: not available yet",
     "conference": "conferences need media: not available yet",
     "play": "announcements need media: not available yet",
-    "ring_group": "ring groups are not available yet",
-    "external": "calls to trunks are not available yet",
 }
 BUSY = frozenset({486, 600, 603})
 

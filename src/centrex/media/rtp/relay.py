@@ -19,7 +19,9 @@ parsing objects per packet. Datagrams that are not RTP version 2 (or RTCP versio
 (``malformed``). The lost estimate follows RFC 3550 A.3 (expected from the extended highest sequence, minus
 received; a jump of 3000 or more restarts the count). Inactivity: a periodic check (no per-packet clock) marks a
 session ``dead`` when no packet arrived on any of its four sockets for ``inactivity_timeout`` seconds and calls
-``on_timeout(session)`` once; closing it is up to the caller.
+``on_timeout(session)`` once; closing it is up to the caller. The same check samples the counters of forwarded
+packets, so ``session.idle_seconds(now)`` (seconds since RTP/RTCP from a phone was last accepted, for the engine's
+media timeout) is exact to within the check's interval, min(1 s, ``inactivity_timeout`` / 4), at no per-packet cost.
 """
 
 from __future__ import annotations
@@ -264,8 +266,29 @@ class Session:
         self.dead = False
         self.closed = False
         self._relay = relay
-        self._seen = 0
+        self._seen = 0  # every datagram received (accepted, rejected, malformed): the inactivity check
         self._since = 0.0
+        self._media_seen = 0  # RTP/RTCP accepted from either phone: idle_seconds
+        self._media_since = 0.0
+
+    def _sample(self, now: float) -> None:
+        """Note the time when the packet counters moved since the last sample (the check runs at least every 1 s)."""
+        a, b = self.leg_a, self.leg_b
+        seen = a.packets_in() + b.packets_in()
+        if seen != self._seen:
+            self._seen = seen
+            self._since = now
+        media = a.rtp_packets_in + a.rtcp_packets_in + b.rtp_packets_in + b.rtcp_packets_in
+        if media != self._media_seen:
+            self._media_seen = media
+            self._media_since = now
+
+    def idle_seconds(self, now: float) -> float:
+        """Seconds (monotonic ``now``: ``time.monotonic()`` or ``loop.time()``) since RTP or RTCP from either phone
+        was last accepted (rejected and malformed datagrams do not count), or since the session was made when none
+        was; exact to within the relay's inactivity check interval."""
+        self._sample(now)
+        return max(0.0, now - self._media_since)
 
     def leg(self, name: Leg | LegName) -> Leg:
         if isinstance(name, Leg):
@@ -367,7 +390,7 @@ class RtpRelay:
                 self._in_use.discard(leg.local_port)
             raise
         session = Session(self, call_id, legs[0], legs[1])
-        session._since = asyncio.get_running_loop().time()
+        session._since = session._media_since = asyncio.get_running_loop().time()
         self.sessions[call_id] = session
         if self._watchdog is None:
             self._watchdog = asyncio.create_task(self._watch(), name="rtp-relay-inactivity")
@@ -412,11 +435,9 @@ class RtpRelay:
         for session in list(self.sessions.values()):
             if session.dead:
                 continue
-            seen = session.leg_a.packets_in() + session.leg_b.packets_in()
-            if seen != session._seen:
-                session._seen = seen
-                session._since = now
-            elif now - session._since >= self.inactivity_timeout:
+            since = session._since
+            session._sample(now)
+            if session._since == since and now - since >= self.inactivity_timeout:
                 session.dead = True
                 newly_dead.append(session)
         return newly_dead

@@ -26,7 +26,7 @@ class RegistrationOut(BaseModel):
     contact_uri: str
     source_ip: str = Field(description="Address the REGISTER came from (the phone, or its NAT).")
     source_port: int
-    transport: str = Field(description="`udp` or `tcp`.")
+    transport: str = Field(description="`udp`, `tcp`, `tls`, `ws` or `wss` (the connection the phone registered on).")
     user_agent: str | None
     instance_id: str | None = Field(description="`+sip.instance` (RFC 5626), when the phone sent one.")
     expires_at: datetime

@@ -190,3 +190,19 @@ class AvailableTrunk(BaseModel):
 class AvailableTrunks(BaseModel):
     items: list[AvailableTrunk]
     total: int
+
+
+class TrunkRegistrationOut(BaseModel):
+    """The engine's registration with the carrier for one trunk (live state, not stored)."""
+
+    trunk_id: str
+    state: Literal["unregistered", "registering", "registered", "failed"] = Field(
+        description="`registered`: the carrier accepted our contact until `expires_at`; `failed`: the last attempt "
+        "failed (retried with backoff); `unregistered`: the engine does not register this trunk (see `reason`)."
+    )
+    status_code: int | None = Field(default=None, description="Status of the carrier's last final answer.")
+    reason: str | None = Field(default=None, description="Its reason phrase, or why the trunk is not registered.")
+    expires_at: datetime | None = None
+    last_error: str | None = None
+    next_attempt_at: datetime | None = Field(default=None, description="When the next refresh or retry is due.")
+    updated_at: datetime | None = None

@@ -109,8 +109,8 @@ def _addr_split(value: str) -> tuple[str, str]:
                 return value[i + 1 :].strip(), ""
             return value[i + 1 : end].strip(), value[end + 1 :]
     # addr-spec: its ';' parameters are header parameters (RFC 3261 §20.10)
-    uri, _, params = value.partition(";")
-    return uri.strip(), params
+    uri, sep, params = value.partition(";")
+    return uri.strip(), sep + params
 
 
 def addr_uri(value: str) -> str:

@@ -20,9 +20,14 @@ REASONS = {
 }
 
 
+TRANSPORTS = ("udp", "tcp", "tls", "ws", "wss")
+RELIABLE = frozenset(TRANSPORTS[1:])
+
+
 @dataclass(frozen=True, slots=True)
 class Source:
-    """Where a message came from: ``transport`` is ``udp`` or ``tcp``."""
+    """Where a message came from (or goes to): ``transport`` is one of ``TRANSPORTS``; ``ip``/``port`` the peer's
+    address, which for a connection transport (tcp, tls, ws, wss) names the connection."""
 
     transport: str
     ip: str
