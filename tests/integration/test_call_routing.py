@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from tests.conftest import ThrowawayDatabase
-from tests.integration.test_calls import ADMIN, Pbx, _finish
+from tests.integration.test_calls import Pbx, _finish
+from tests.support.pbx import ADMIN
 from tests.support.server import centrex_server, free_port
 
 pytestmark = [pytest.mark.integration]
@@ -38,7 +39,7 @@ def pbx(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pbx]
             f"{server.url}/api/v1/tenants", auth=ADMIN, json={"code": "routing", "name": "Routing"}, timeout=10
         )
         assert r.status_code == 201, r.text
-        yield Pbx(server.url, sip_port, r.json(), root)
+        yield Pbx(server.url, r.json(), sip_port, root)
 
 
 def _created(r: httpx.Response) -> dict[str, Any]:
@@ -299,7 +300,7 @@ def test_call_without_media_is_hung_up_after_the_media_timeout(
         stack.callback(db.drop)
         server = stack.enter_context(centrex_server(root / "data", database_url=db.url, env=env))
         r = httpx.post(f"{server.url}/api/v1/tenants", auth=ADMIN, json={"code": "quiet", "name": "Quiet"}, timeout=10)
-        pbx = Pbx(server.url, sip_port, _created(r), root)
+        pbx = Pbx(server.url, _created(r), sip_port, root)
         alice, bob = pbx.extension(), pbx.extension()
         keys = ["-key", "interval", "600"]  # a session timer far away: only the media timeout can end the call
         with pbx.callee("callee_timer.xml", pbx.register(bob), keys) as callee:

@@ -6,7 +6,6 @@ The server runs with the media relay on (the default), so every SDP the phones g
 from __future__ import annotations
 
 import contextlib
-import itertools
 import re
 import shutil
 import socket
@@ -21,7 +20,8 @@ import httpx
 import pytest
 
 from tests.conftest import ThrowawayDatabase
-from tests.support.server import ADMIN_PASSWORD, centrex_server, free_port
+from tests.support.pbx import ADMIN, TenantPbx
+from tests.support.server import centrex_server, free_port
 
 pytestmark = [
     pytest.mark.integration,
@@ -29,29 +29,14 @@ pytestmark = [
 ]
 SCENARIOS = Path(__file__).parent / "sipp"
 PCAP = Path("/usr/share/sip-tester/g711a.pcap")  # RTP the media caller scenario plays (Debian sip-tester)
-ADMIN = ("admin", ADMIN_PASSWORD)
-
-
-_NUMBERS = itertools.count(200)  # extension numbers, one server per module and worker: 200…899
 
 
 @dataclass
-class Pbx:
-    url: str
+class Pbx(TenantPbx):
+    """The tenant, with SIPp phones registered from free ports."""
+
     sip_port: int
-    tenant: dict[str, Any]
     root: Path
-
-    def api(self, method: str, path: str, **kw: Any) -> httpx.Response:
-        return httpx.request(
-            method, f"{self.url}/api/v1/tenants/{self.tenant['id']}{path}", auth=ADMIN, timeout=10, **kw
-        )
-
-    def extension(self, **fields: Any) -> dict[str, Any]:
-        body = {"number": str(next(_NUMBERS)), "name": "Phone", **fields}  # 200…: no emergency number
-        r = self.api("POST", "/extensions", json=body)
-        assert r.status_code == 201, r.text
-        return dict(r.json())
 
     def _sipp(self, scenario: str, port: int, extra: list[str]) -> list[str]:
         return [
@@ -99,18 +84,6 @@ class Pbx:
         proc = subprocess.run(args, capture_output=True, text=True, timeout=60, cwd=self.root)
         return proc.returncode
 
-    def cdr(self, callee: dict[str, Any]) -> dict[str, Any]:
-        """The callee's one CDR once it is closed (polled for at most 10 s)."""
-        deadline = time.monotonic() + 10
-        while True:
-            r = self.api("GET", "/cdrs", params={"extension_id": callee["id"]})
-            assert r.status_code == 200, r.text
-            items = r.json()["items"]
-            if (items and items[0]["disposition"] != "in_progress") or time.monotonic() > deadline:
-                assert len(items) == 1, items
-                return dict(items[0])
-            time.sleep(0.2)
-
 
 def _finish(proc: subprocess.Popen[str]) -> int:
     try:
@@ -134,7 +107,7 @@ def pbx(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pbx]
         server = stack.enter_context(centrex_server(root / "data", database_url=db.url, env=env))
         r = httpx.post(f"{server.url}/api/v1/tenants", auth=ADMIN, json={"code": "calls", "name": "Calls"}, timeout=10)
         assert r.status_code == 201, r.text
-        yield Pbx(server.url, sip_port, r.json(), root)
+        yield Pbx(server.url, r.json(), sip_port, root)
 
 
 def test_answered_call_caller_hangs_up(pbx: Pbx) -> None:

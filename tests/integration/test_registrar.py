@@ -4,7 +4,6 @@ take the listener down."""
 
 from __future__ import annotations
 
-import itertools
 import shutil
 import socket
 import subprocess
@@ -16,44 +15,27 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.server import ADMIN_PASSWORD, centrex_server, free_port
+from tests.support.pbx import ADMIN, TenantPbx
+from tests.support.server import centrex_server, free_port
 
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(shutil.which("sipp") is None, reason="SIPp (Debian sip-tester) is not installed"),
 ]
 SCENARIOS = Path(__file__).parent / "sipp"
-ADMIN = ("admin", ADMIN_PASSWORD)
-
-
-_NUMBERS = itertools.count(200)  # extension numbers, one server per module and worker: 200…899
 
 
 @dataclass
-class Pbx:
-    url: str
+class Pbx(TenantPbx):
     sip_port: int
-    tenant: dict[str, Any]
     log: Path
     last_port: int = 0  # SIPp's local port in the last run
 
-    def api(self, method: str, path: str, **kw: Any) -> httpx.Response:
-        return httpx.request(
-            method, f"{self.url}/api/v1/tenants/{self.tenant['id']}{path}", auth=ADMIN, timeout=10, **kw
-        )
-
-    def extension(self) -> dict[str, Any]:
-        r = self.api("POST", "/extensions", json={"number": str(next(_NUMBERS)), "name": "Phone"})
-        assert r.status_code == 201, r.text
-        ext = dict(r.json())
+    def extension(self, **fields: Any) -> dict[str, Any]:
+        ext = super().extension(**fields)
         secret = self.api("GET", f"/extensions/{ext['id']}/sip-credentials")
         assert secret.status_code == 200 and secret.json()["password"] == ext["sip_password"]
         return ext
-
-    def registrations(self, ext: dict[str, Any]) -> list[dict[str, Any]]:
-        r = self.api("GET", "/registrations", params={"extension_id": ext["id"]})
-        assert r.status_code == 200, r.text
-        return list(r.json()["items"])
 
     def sipp(
         self,
@@ -87,7 +69,7 @@ def pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pbx]:
         assert f"udp+tcp 127.0.0.1:{sip_port}" in server.output()
         r = httpx.post(f"{server.url}/api/v1/tenants", auth=ADMIN, json={"code": "acme", "name": "Acme"}, timeout=10)
         assert r.status_code == 201, r.text
-        yield Pbx(server.url, sip_port, r.json(), server.log)
+        yield Pbx(server.url, r.json(), sip_port, server.log)
 
 
 def test_register_good_password_then_unregister(pbx: Pbx) -> None:

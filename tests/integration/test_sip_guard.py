@@ -17,14 +17,14 @@ import httpx
 import pytest
 
 from tests.conftest import ThrowawayDatabase
-from tests.support.server import ADMIN_PASSWORD, centrex_server, free_port
+from tests.support.pbx import ADMIN, TenantPbx
+from tests.support.server import centrex_server, free_port
 
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(shutil.which("sipp") is None, reason="SIPp (Debian sip-tester) is not installed"),
 ]
 SCENARIOS = Path(__file__).parent / "sipp"
-ADMIN = ("admin", ADMIN_PASSWORD)
 AUTH_FAILURES = 3
 GUARD_ENV = {
     "CENTREX_SIP_GUARD_AUTH_FAILURES": str(AUTH_FAILURES),
@@ -35,27 +35,15 @@ GUARD_ENV = {
 
 
 @dataclass
-class Pbx:
-    url: str
+class Pbx(TenantPbx):
     sip_port: int
-    tenant: dict[str, Any]
     log: Path
 
-    def api(self, method: str, path: str, **kw: Any) -> httpx.Response:
-        return httpx.request(method, f"{self.url}/api/v1{path}", auth=ADMIN, timeout=10, **kw)
-
-    def extension(self) -> dict[str, Any]:
-        r = self.api("POST", f"/tenants/{self.tenant['id']}/extensions", json={"number": "201", "name": "Phone"})
-        assert r.status_code == 201, r.text
-        return dict(r.json())
-
-    def registrations(self, ext: dict[str, Any]) -> list[dict[str, Any]]:
-        r = self.api("GET", f"/tenants/{self.tenant['id']}/registrations", params={"extension_id": ext["id"]})
-        assert r.status_code == 200, r.text
-        return list(r.json()["items"])
+    def extension(self, **fields: Any) -> dict[str, Any]:
+        return super().extension(**{"number": "201", **fields})
 
     def bans(self) -> list[dict[str, Any]]:
-        r = self.api("GET", "/sip/bans")
+        r = self.platform_api("GET", "/sip/bans")
         assert r.status_code == 200, r.text
         return list(r.json()["items"])
 
@@ -108,7 +96,7 @@ def pbx(fresh_database: ThrowawayDatabase, tmp_path: Path) -> Iterator[Pbx]:
     with centrex_server(tmp_path / "data", database_url=fresh_database.url, env=env) as server:
         r = httpx.post(f"{server.url}/api/v1/tenants", auth=ADMIN, json={"code": "acme", "name": "Acme"}, timeout=10)
         assert r.status_code == 201, r.text
-        yield Pbx(server.url, sip_port, r.json(), server.log)
+        yield Pbx(server.url, r.json(), sip_port, server.log)
 
 
 def test_password_guessing_is_blocked_while_the_phone_keeps_registering(pbx: Pbx) -> None:
@@ -156,7 +144,7 @@ def test_scanner_is_banned_and_lifting_the_ban_lets_the_source_in(pbx: Pbx) -> N
     assert pbx.sipp("register.xml", ext, ext["sip_password"], scanner, recv_timeout_ms=2000) != 0
     assert pbx.registrations(ext) == []
     # Lifting the ban through the API takes effect at the engine's next ban refresh (a few seconds).
-    r = pbx.api("DELETE", f"/sip/bans/{ban['id']}")
+    r = pbx.platform_api("DELETE", f"/sip/bans/{ban['id']}")
     assert r.status_code == 204, r.text
     lifted = time.monotonic()
     answer = pbx.options(port=scanner, wait=0.5)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import itertools
 import json
 import queue
 import random
@@ -29,7 +28,8 @@ import pytest
 
 from tests.conftest import ThrowawayDatabase
 from tests.support.baresip_phone import Baresip, write_config
-from tests.support.server import ADMIN_PASSWORD, centrex_server, free_port
+from tests.support.pbx import ADMIN, TenantPbx
+from tests.support.server import centrex_server, free_port
 from tests.support.softphone import analyse
 
 pytestmark = [
@@ -38,39 +38,16 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("sox") is None, reason="sox (Debian sox) is not installed"),
 ]
 ROOT = Path(__file__).resolve().parents[2]
-ADMIN = ("admin", ADMIN_PASSWORD)
 TONE_A, TONE_B = 440, 1200  # Hz: what the caller sends, what the callee sends
-_NUMBERS = itertools.count(300)
 
 
 @dataclass
-class Pbx:
-    url: str
+class Pbx(TenantPbx):
     sip_port: int
-    tenant: dict[str, Any]
     root: Path
 
-    def api(self, method: str, path: str, **kw: Any) -> httpx.Response:
-        return httpx.request(
-            method, f"{self.url}/api/v1/tenants/{self.tenant['id']}{path}", auth=ADMIN, timeout=10, **kw
-        )
-
-    def extension(self, name: str) -> dict[str, Any]:
-        r = self.api("POST", "/extensions", json={"number": str(next(_NUMBERS)), "name": name})
-        assert r.status_code == 201, r.text
-        return dict(r.json())
-
-    def cdr(self, callee: dict[str, Any]) -> dict[str, Any]:
-        """The callee's one CDR once it is closed (polled for at most 15 s)."""
-        deadline = time.monotonic() + 15
-        while True:
-            r = self.api("GET", "/cdrs", params={"extension_id": callee["id"]})
-            assert r.status_code == 200, r.text
-            items = r.json()["items"]
-            if (items and items[0]["disposition"] != "in_progress") or time.monotonic() > deadline:
-                assert len(items) == 1, items
-                return dict(items[0])
-            time.sleep(0.2)
+    def extension(self, name: str = "Phone", **fields: Any) -> dict[str, Any]:
+        return super().extension(name=name, **fields)
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +66,7 @@ def pbx(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pbx]
             f"{server.url}/api/v1/tenants", auth=ADMIN, json={"code": "phones", "name": "Phones"}, timeout=10
         )
         assert r.status_code == 201, r.text
-        yield Pbx(server.url, sip_port, r.json(), root)
+        yield Pbx(server.url, r.json(), sip_port, root)
 
 
 def tone(path: Path, hz: int, seconds: int = 6) -> Path:

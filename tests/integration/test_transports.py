@@ -18,7 +18,7 @@ import secrets
 import shutil
 import ssl
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,52 +30,24 @@ from websockets.typing import Subprotocol
 from centrex.sip.auth_client import with_credentials
 from centrex.sip.message import Request, Response, StreamFramer, parse
 from tests.conftest import ThrowawayDatabase
-from tests.support.server import ADMIN_PASSWORD, Server, centrex_server, free_port
+from tests.support.pbx import ADMIN, TenantPbx
+from tests.support.server import Server, centrex_server, free_port
 
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(shutil.which("sipp") is None, reason="SIPp (Debian sip-tester) is not installed"),
 ]
 SCENARIOS = Path(__file__).parent / "sipp"
-ADMIN = ("admin", ADMIN_PASSWORD)
 WAIT = 20.0  # seconds for any one message (loaded 2-core machine)
 
 
 @dataclass
-class Pbx:
+class Pbx(TenantPbx):
     server: Server
     sip_port: int
     tls_port: int
     ws_port: int
-    tenant: dict[str, Any]
     root: Path
-    numbers: Iterator[int] = field(default_factory=lambda: iter(range(300, 400)))
-
-    def api(self, method: str, path: str, **kw: Any) -> httpx.Response:
-        url = f"{self.server.url}/api/v1/tenants/{self.tenant['id']}{path}"
-        return httpx.request(method, url, auth=ADMIN, timeout=10, **kw)
-
-    def extension(self) -> dict[str, Any]:
-        r = self.api("POST", "/extensions", json={"number": str(next(self.numbers)), "name": "Phone"})
-        assert r.status_code == 201, r.text
-        return dict(r.json())
-
-    def registrations(self, ext: dict[str, Any]) -> list[dict[str, Any]]:
-        r = self.api("GET", "/registrations", params={"extension_id": ext["id"]})
-        assert r.status_code == 200, r.text
-        return list(r.json()["items"])
-
-    async def cdr(self, callee: dict[str, Any]) -> dict[str, Any]:
-        """The callee's one CDR once it is closed (polled for at most 15 s)."""
-        for _ in range(75):
-            r = await asyncio.to_thread(self.api, "GET", "/cdrs", params={"extension_id": callee["id"]})
-            assert r.status_code == 200, r.text
-            items = r.json()["items"]
-            if items and items[0]["disposition"] != "in_progress":
-                assert len(items) == 1, items
-                return dict(items[0])
-            await asyncio.sleep(0.2)
-        raise AssertionError(f"no closed CDR for {callee['number']}")
 
     async def call(self, caller: dict[str, Any], dialled: str) -> tuple[int, str]:
         """A SIPp UDP caller (INVITE with 407 digest, 200, ACK, 1 s, BYE); (exit code, output)."""
@@ -118,7 +90,7 @@ def pbx(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pbx]
             f"{server.url}/api/v1/tenants", auth=ADMIN, json={"code": "transports", "name": "Transports"}, timeout=10
         )
         assert r.status_code == 201, r.text
-        yield Pbx(server, sip_port, tls_port, ws_port, r.json(), root)
+        yield Pbx(server.url, r.json(), server, sip_port, tls_port, ws_port, root)
 
 
 # ------------------------------------------------------------------------------------------------ the phones
@@ -303,7 +275,7 @@ async def test_tls_phone_registers_and_takes_a_call(pbx: Pbx) -> None:
         invite = next(m for m in phone.received if isinstance(m, Request) and m.method == "INVITE")
         assert (invite.headers.get("Via") or "").startswith(f"SIP/2.0/TLS 127.0.0.1:{pbx.tls_port};")
         assert f":{pbx.tls_port};transport=tls>" in (invite.headers.get("Contact") or "")
-    cdr = await pbx.cdr(ext)
+    cdr = await asyncio.to_thread(pbx.cdr, ext)
     assert cdr["disposition"] == "answered" and cdr["hangup_by"] == "caller"
 
 
@@ -326,5 +298,5 @@ async def test_websocket_phone_registers_and_takes_a_call(pbx: Pbx) -> None:
         assert invite.uri.startswith(f"sip:{ext['sip_username']}@{phone.host}")
         assert (invite.headers.get("Via") or "").startswith(f"SIP/2.0/WS 127.0.0.1:{pbx.ws_port};")
         assert f":{pbx.ws_port};transport=ws>" in (invite.headers.get("Contact") or "")
-    cdr = await pbx.cdr(ext)
+    cdr = await asyncio.to_thread(pbx.cdr, ext)
     assert cdr["disposition"] == "answered" and cdr["hangup_by"] == "caller" and cdr["billable_seconds"] >= 1
