@@ -310,3 +310,96 @@ def test_call_without_media_is_hung_up_after_the_media_timeout(
             assert _finish(callee) == 0
         cdr = pbx.cdr(bob)
         assert cdr["disposition"] == "answered" and cdr["hangup_by"] == "system"
+
+
+def _events(pbx: Pbx, **params: Any) -> list[dict[str, Any]]:
+    r = pbx.api("GET", "/events", params={"limit": 200, **params})
+    assert r.status_code == 200, r.text
+    return list(r.json()["items"])
+
+
+def _call_events(pbx: Pbx, cdr_id: str, last: str) -> list[dict[str, Any]]:
+    """The call's events once ``last`` is among them (polled for at most 10 s)."""
+    deadline = time.monotonic() + 10
+    while True:
+        events = _events(pbx, resource_id=cdr_id)
+        if last in [e["type"] for e in events] or time.monotonic() > deadline:
+            return events
+        time.sleep(0.2)
+
+
+def test_call_and_registration_events_are_in_the_outbox(pbx: Pbx) -> None:
+    alice, bob = pbx.extension(), pbx.extension()
+    with pbx.callee("callee_hold.xml", pbx.register(bob)) as callee:
+        assert pbx.call("call_uac_hold.xml", alice, bob["number"]) == 0
+        assert _finish(callee) == 0
+    cdr = pbx.cdr(bob)
+    events = _call_events(pbx, cdr["id"], "call.ended")
+    assert [e["type"] for e in events] == [
+        "call.created",
+        "call.ringing",
+        "call.answered",
+        "call.held",
+        "call.ended",
+    ]
+    ringing, ended = events[1]["data"], events[-1]["data"]
+    assert ringing["ringing_extension_id"] == bob["id"] and ringing["leg"] == "b1" and ringing["state"] == "ringing"
+    assert ended["call_id"] == cdr["id"] and ended["disposition"] == "answered" and ended["state"] == "ended"
+    assert ended["billable_seconds"] == cdr["billable_seconds"] and ended["hangup_by"] == "caller"
+    registered = [e for e in _events(pbx, type="registration.") if e["data"]["extension_id"] == bob["id"]]
+    assert [e["type"] for e in registered] == ["registration.created"]
+    assert registered[0]["data"]["transport"] == "udp" and registered[0]["data"]["source"].startswith("127.0.0.1:")
+
+
+def test_unanswered_call_is_missed(pbx: Pbx) -> None:
+    alice, bob = pbx.extension(), pbx.extension()
+    with pbx.callee("callee_ring.xml", pbx.register(bob)) as uas:
+        assert pbx.call("call_uac_cancel.xml", alice, bob["number"]) == 0
+        assert _finish(uas) == 0
+    cdr = pbx.cdr(bob)
+    events = _call_events(pbx, cdr["id"], "call.missed")
+    assert [e["type"] for e in events][-2:] == ["call.ended", "call.missed"]
+    assert events[-1]["data"]["disposition"] == "cancelled"
+
+
+def test_live_calls_and_extension_states_while_ringing(pbx: Pbx) -> None:
+    alice, bob = pbx.extension(), pbx.extension(ring_timeout=6)
+    other = _created(
+        httpx.post(f"{pbx.url}/api/v1/tenants", auth=ADMIN, json={"code": "liveother", "name": "Other"}, timeout=10)
+    )
+    with pbx.callee("callee_ring.xml", pbx.register(bob)) as uas:
+        time.sleep(0.3)
+        args = pbx._sipp("call_uac_unavailable.xml", free_port(), [
+            f"127.0.0.1:{pbx.sip_port}", "-au", alice["sip_username"], "-ap", alice["sip_password"],
+            "-key", "user", alice["sip_username"], "-key", "domain", pbx.tenant["sip_domain"],
+            "-key", "dialled", bob["number"],
+        ])  # fmt: skip
+        caller = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=pbx.root)
+        try:
+            deadline = time.monotonic() + 5
+            while True:
+                calls = pbx.api("GET", "/calls").json()
+                ringing = [c for c in calls["items"] if c["callee"] == bob["number"]]
+                if ringing and ringing[0]["legs"][-1]["state"] == "ringing":
+                    break
+                assert time.monotonic() < deadline, calls
+                time.sleep(0.1)
+            call = ringing[0]
+            assert calls["engine_running"] and call["state"] == "ringing" and call["direction"] == "internal"
+            assert call["legs"][0]["leg"] == "a" and call["legs"][0]["extension_id"] == alice["id"]
+            assert call["legs"][1]["extension_id"] == bob["id"]
+            summary = pbx.api("GET", "/calls/summary").json()
+            assert summary["calls"] >= 1 and summary["ringing"] >= 1 and summary["channels"] >= 2
+            assert summary["registered_contacts"] >= 1
+            states = {s["extension_id"]: s["state"] for s in pbx.api("GET", "/extension-states").json()["items"]}
+            assert states[alice["id"]] == "in_use" and states[bob["id"]] == "ringing"
+            one = pbx.api("GET", f"/calls/{call['id']}")
+            assert one.status_code == 200 and one.json()["id"] == call["id"]
+            elsewhere = pbx.platform_api("GET", f"/tenants/{other['id']}/calls/{call['id']}")
+            assert elsewhere.status_code == 404  # another tenant never sees it
+            assert pbx.platform_api("GET", f"/tenants/{other['id']}/calls").json()["items"] == []
+        finally:
+            assert _finish(caller) == 0  # 480 after bob's ring time
+            assert _finish(uas) == 0
+    assert all(c["callee"] != bob["number"] for c in pbx.api("GET", "/calls").json()["items"])
+    assert pbx.api("GET", f"/calls/{call['id']}").status_code == 404  # ended calls are in /cdrs

@@ -22,6 +22,9 @@ answer ≥ start, ``billable_seconds ≤ duration_seconds`` always.
 An ``interrupted`` CDR gets ``ended_at`` = the restart time but keeps ``duration_seconds`` and
 ``billable_seconds`` at 0: the real end of the call is unknown, and the engine's down time is never billed.
 
+Events: every change also writes its call event in the same transaction (``centrex.cdr.events``: ``call.created``,
+``call.answered``, ``call.ended``/``call.missed``; ``call_event`` for ``call.ringing``, ``call.held`` …).
+
 Legs are JSON objects in ``Cdr.legs`` (at most ``MAX_LEGS``); each has an ``id`` (given or generated), and
 datetimes in it are stored as ISO-8601 UTC strings. On SQLite the writes queue on the database's write lock like
 every other writer; the caller must not hold a session of its own while calling these functions.
@@ -37,6 +40,7 @@ from typing import Any, Final
 import orjson
 from sqlalchemy import select
 
+from centrex.cdr.events import emit_call, emit_call_end
 from centrex.db.engine import Database
 from centrex.db.models.cdr import Cdr
 from centrex.db.uow import UnitOfWork
@@ -143,8 +147,21 @@ async def start_call(
     )
     async with UnitOfWork(db) as uow:
         uow.session.add(cdr)
+        await emit_call(uow.session, cdr, "call.created")
         await uow.commit()
     return cdr.id
+
+
+async def call_event(db: Database, cdr_id: str, type_: str, **extra: Any) -> bool:
+    """An event of a call still in progress (``call.ringing``, ``call.held``, ``call.resumed``) with the call as its
+    CDR says now plus ``extra``; False (nothing written) when the call has ended."""
+    async with UnitOfWork(db) as uow:
+        cdr = await _load(uow, cdr_id)
+        if cdr.disposition != "in_progress":
+            return False
+        await emit_call(uow.session, cdr, type_, **extra)
+        await uow.commit()
+    return True
 
 
 async def add_leg(db: Database, cdr_id: str, leg: Mapping[str, Any]) -> str:
@@ -197,6 +214,7 @@ async def answer(
             cdr.extension_id = extension_id
         if trunk_id is not None:
             cdr.trunk_id = trunk_id
+        await emit_call(uow.session, cdr, "call.answered")
         await uow.commit()
     return True
 
@@ -236,6 +254,7 @@ async def end_call(
         cdr.hangup_by = hangup_by
         cdr.duration_seconds = round_up_seconds(cdr.started_at, ended)
         cdr.billable_seconds = round_up_seconds(cdr.answered_at, ended) if cdr.answered_at else 0
+        await emit_call_end(uow.session, cdr)
         await uow.commit()
     return True
 
@@ -254,5 +273,6 @@ async def recover_interrupted(db: Database, *, now: datetime | None = None) -> i
             cdr.disposition = "interrupted"
             cdr.ended_at = max(when, cdr.answered_at or cdr.started_at, cdr.started_at)
             cdr.hangup_by = "system"
+            await emit_call_end(uow.session, cdr)
         await uow.commit()
     return len(rows)

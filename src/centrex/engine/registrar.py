@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 
 from centrex.db.engine import Database
 from centrex.db.models.extension import Extension
@@ -37,6 +37,7 @@ from centrex.db.models.sip import SipRegistration
 from centrex.db.models.tenant import Tenant
 from centrex.db.uow import UnitOfWork
 from centrex.domain.ids import new_id
+from centrex.engine.events import emit_registration
 from centrex.security.secrets import default_box
 from centrex.sip.auth import (
     AuthError,
@@ -398,12 +399,15 @@ class Registrar:
                 .all()
             )
             by_uri = {r.contact_uri: r for r in rows}
+            removed: list[SipRegistration] = []
+            created: list[SipRegistration] = []
             if contacts and contacts[0][0].wildcard:
                 for old in rows:
                     if old.call_id == call_id and cseq <= old.cseq:
                         raise _Refusal(500, "Server Internal Error (request out of order)")
                 for old in rows:
                     await session.delete(old)
+                removed.extend(rows)
                 rows = []
             for contact, expires in contacts:
                 row = by_uri.get(contact.uri)
@@ -413,6 +417,7 @@ class Registrar:
                     if row is not None:
                         await session.delete(row)
                         rows.remove(row)
+                        removed.append(row)
                     continue
                 values = self._values(request, source, contact, expires, now, call_id, cseq, f"sip:{user}@{domain}")
                 if row is None:
@@ -424,8 +429,13 @@ class Registrar:
                     session.add(row)
                     rows.append(row)
                     by_uri[contact.uri] = row
+                    created.append(row)
                 for name, value in values.items():
                     setattr(row, name, value)
+            for row in removed:
+                await emit_registration(session, row, "registration.removed")
+            for row in created:
+                await emit_registration(session, row, "registration.created")
             await session.flush()
             await uow.commit()
         self._bindings_changed(ext_id, [(r.source_ip, r.source_port, _ts(r.expires_at)) for r in rows])
@@ -469,6 +479,7 @@ class Registrar:
             if row is None or row.call_id != call_id or row.cseq != cseq:
                 return False
             ext_id = row.extension_id
+            await emit_registration(session, row, "registration.removed")
             await session.delete(row)
             await session.flush()
             rest = (
@@ -485,12 +496,19 @@ class Registrar:
     async def purge_expired(self) -> int:
         """Delete expired bindings of every tenant; returns how many."""
         async with UnitOfWork(self.db) as uow:
-            result = await uow.session.execute(
-                select(func.count()).select_from(SipRegistration).where(SipRegistration.expires_at <= _now())
+            now = _now()
+            expired = list(
+                (await uow.session.execute(select(SipRegistration).where(SipRegistration.expires_at <= now)))
+                .scalars()
+                .all()
             )
-            count = int(result.scalar() or 0)
+            count = len(expired)
             if count:
-                await uow.session.execute(delete(SipRegistration).where(SipRegistration.expires_at <= _now()))
+                for row in expired:
+                    await emit_registration(uow.session, row, "registration.expired")
+                await uow.session.execute(
+                    delete(SipRegistration).where(SipRegistration.id.in_([r.id for r in expired]))
+                )
                 await uow.commit()
         await self.load_bindings()
         return count

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from centrex.engine.b2bua.plan import Plan, Stage, Target
@@ -73,6 +74,8 @@ class Call:
     trunk_id: str | None = None  # inbound: the trunk it came from
     offers: dict[str, bytes] = field(default_factory=dict)  # the caller's SDP as sent towards an address
     # what happened
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    answered_at: datetime | None = None
     answered: bool = False
     ended: bool = False  # a final answer went to A (unanswered) or a BYE ended the call
     cdr_id: str | None = None
@@ -82,6 +85,7 @@ class Call:
     media_from: float = 0.0  # monotonic time of the answer: the media timeout counts from here at the earliest
     retransmit: asyncio.TimerHandle | None = None
     session_timer: asyncio.TimerHandle | None = None
+    held: bool = False  # the media is on hold (the last offer in the call said sendonly/inactive)
     session_interval: int | None = None  # RFC 4028 interval agreed for the call (seconds)
     work: asyncio.Task[None] | None = None  # the call's latest serialised handler (responses, relayed requests)
 

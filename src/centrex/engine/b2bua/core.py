@@ -24,6 +24,7 @@ import contextlib
 import logging
 import secrets
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
@@ -92,6 +93,12 @@ MAX_STEPS = 8  # call-flow steps one call may go through (forwarding chains)
 TRUNK_RING_SECONDS = 180.0  # a trunk branch rings at most this long
 
 ResponseHandler = Callable[[Response | None], None]
+RUNNING: weakref.WeakSet[B2bua] = weakref.WeakSet()  # started engines of this process (live state for the API)
+
+
+def for_database(db: Database) -> B2bua | None:
+    """The B2BUA running on ``db`` in this process (None when SIP is off or not started)."""
+    return next((b for b in list(RUNNING) if b.db is db and b.running), None)
 
 
 def _now() -> float:
@@ -130,6 +137,7 @@ class B2bua:
         self.idle_since: dict[str, float] = {}  # extension id → when it last finished a call (longest idle)
         self._reinvites: dict[tuple[str, int], Callable[[Request], None]] = {}  # (Call-ID, CSeq) → ACK relay
         self._cps: dict[str, tuple[float, float]] = {}  # tenant → (tokens, monotonic time) of the per-second cap
+        self.running = False
         self._wake = asyncio.Event()
         self._timer_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -137,8 +145,12 @@ class B2bua:
     # ------------------------------------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         self._timer_task = asyncio.get_running_loop().create_task(self._tick_loop())
+        self.running = True
+        RUNNING.add(self)
 
     async def stop(self) -> None:
+        self.running = False
+        RUNNING.discard(self)
         tasks = [t for t in (self._timer_task, *self._tasks) if t is not None]
         for task in tasks:
             task.cancel()
@@ -339,7 +351,8 @@ class B2bua:
             else None
         )
         call.callee_label = dialled
-        self._start_cdr(call, callee_ext, None, at)
+        # outbound calls are filed under the calling extension (centrex.cdr.writer conventions)
+        self._start_cdr(call, caller.extension_id if step.get("kind") == "external" else callee_ext, None, at)
         limited = self._over_limit(snap, call, step)
         if limited is not None:
             self._end_unanswered(call, 503, "Service Unavailable", "failed", 503, "system", limited)
@@ -694,7 +707,9 @@ class B2bua:
         status = response.status
         if status < 200:
             if status > 100 and not call.ended and not call.answered and not branch.cancelled:
-                branch.ringing = True
+                if not branch.ringing:
+                    branch.ringing = True
+                    self._ringing_event(call, branch)
                 await self._relay_provisional(call, branch, response)
             return
         if status < 300:
@@ -725,6 +740,16 @@ class B2bua:
         branch.invite = invite
         self.send_request(invite, branch.dest, lambda response: self._on_branch(call, branch, response))
         return True
+
+    def _ringing_event(self, call: Call, branch: Branch) -> None:
+        target = branch.target
+        leg = {
+            "leg": f"b{branch.index}",
+            "ringing_extension_id": target.extension_id,
+            "ringing_trunk_id": target.trunk_id,
+            "ringing_number": target.number or target.label,
+        }
+        self._cdr(call, lambda cdr_id: writer.call_event(self.db, cdr_id, "call.ringing", **leg))
 
     async def _relay_provisional(self, call: Call, branch: Branch, response: Response) -> None:
         relayed = a_response(call, response.status, response.reason, self.wire.contact(call.a_source))
@@ -778,6 +803,7 @@ class B2bua:
             call.ring_timer.cancel()
             call.ring_timer = None
         call.answered = True
+        call.answered_at = datetime.now(UTC)
         call.media_from = _now()
         call.b = branch
         for other in call.branches:
@@ -938,11 +964,24 @@ class B2bua:
             return
         if request.method in ("INVITE", "UPDATE"):
             self._watch_session(call, session_interval(request) or call.session_interval)
+            if offer:
+                self._hold_event(call, leg, request.body)
 
         def on_response(response: Response | None) -> None:
             self._serial(call, lambda: self._relay_response(call, leg, request, tx, relayed, other_dest, response))
 
         self.send_request(relayed, other_dest, on_response)
+
+    def _hold_event(self, call: Call, leg: LegName, offer: bytes) -> None:
+        """``call.held`` / ``call.resumed`` when an offer puts the media on hold or takes it off (RFC 3264 §8.4:
+        ``sendonly``/``inactive``, or the old ``c=0.0.0.0``)."""
+        text = offer.lower()
+        held = b"a=sendonly" in text or b"a=inactive" in text or b"c=in ip4 0.0.0.0" in text
+        if held == call.held:
+            return
+        call.held = held
+        event = "call.held" if held else "call.resumed"
+        self._cdr(call, lambda cdr_id: writer.call_event(self.db, cdr_id, event, leg=leg, held_by=leg))
 
     async def _relay_response(
         self,

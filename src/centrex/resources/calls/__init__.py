@@ -1,0 +1,1 @@
+"""Live calls and extension states (docs/live.md)."""

@@ -1,0 +1,132 @@
+"""``/api/v1/tenants/{tenant_id}/calls`` (live calls, ``/calls/summary``, ``/calls/{id}``) and
+``/api/v1/tenants/{tenant_id}/extension-states``: what the SIP engine of this process carries now (docs/live.md).
+Read from the engine's memory (``centrex.engine.live``), never cached; another tenant's call is a 404."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path
+from sqlalchemy import func, select
+
+from centrex.api.deps import SessionDep, StateDep, TenantScopeDep, require
+from centrex.api.route import CentrexRoute
+from centrex.db.models.extension import Extension
+from centrex.db.models.sip import SipRegistration
+from centrex.domain.errors import NotFound
+from centrex.engine import live
+from centrex.engine.b2bua.core import for_database
+from centrex.resources.calls.schemas import CallSummary, ExtensionState, ExtensionStates, LiveCall, LiveCalls
+
+TAG = {
+    "name": "calls",
+    "description": "Live state: calls in progress with their legs, counts, and what every extension is doing.",
+}
+
+router = APIRouter(prefix="/tenants/{tenant_id}", tags=["calls"], route_class=CentrexRoute)
+CallId = Annotated[str, Path(min_length=1, max_length=300, description="The call's id (its CDR id).")]
+
+
+async def _registrations(session: SessionDep, tenant_id: str) -> dict[str, int]:
+    rows = (
+        await session.execute(
+            select(SipRegistration.extension_id, func.count())
+            .where(SipRegistration.tenant_id == tenant_id, SipRegistration.expires_at > datetime.now(UTC))
+            .group_by(SipRegistration.extension_id)
+        )
+    ).all()
+    return {str(ext): int(n) for ext, n in rows}
+
+
+@router.get(
+    "/calls",
+    response_model=LiveCalls,
+    dependencies=[Depends(require("cdrs.read"))],
+    summary="Calls in progress, with their legs",
+)
+async def list_live_calls(scope: TenantScopeDep, state: StateDep) -> Any:
+    engine = for_database(state.db)
+    if engine is None:
+        return {"engine_running": False, "items": []}
+    now = datetime.now(UTC)
+    return {
+        "engine_running": True,
+        "items": [live.describe(c, now) for c in live.tenant_calls(engine.calls, scope.tenant_id)],
+    }
+
+
+@router.get(
+    "/calls/summary",
+    response_model=CallSummary,
+    dependencies=[Depends(require("cdrs.read"))],
+    summary="Counts: calls, channels, registered extensions and contacts",
+)
+async def call_summary(scope: TenantScopeDep, state: StateDep, session: SessionDep) -> Any:
+    engine = for_database(state.db)
+    calls = live.tenant_calls(engine.calls, scope.tenant_id) if engine is not None else []
+    states = [live.call_state(c) for c in calls]
+    regs = await _registrations(session, scope.tenant_id)
+    return {
+        "engine_running": engine is not None,
+        "calls": len(calls),
+        "ringing": states.count("ringing"),
+        "up": states.count("up"),
+        "held": states.count("held"),
+        "channels": sum(live.channels(c) for c in calls),
+        "registered_extensions": len(regs),
+        "registered_contacts": sum(regs.values()),
+    }
+
+
+@router.get(
+    "/calls/{call_id}",
+    response_model=LiveCall,
+    dependencies=[Depends(require("cdrs.read"))],
+    summary="One call in progress",
+    description="404 when no call with this id is in progress in this tenant (ended calls are in `/cdrs`).",
+)
+async def get_live_call(call_id: CallId, scope: TenantScopeDep, state: StateDep) -> Any:
+    engine = for_database(state.db)
+    calls = live.tenant_calls(engine.calls, scope.tenant_id) if engine is not None else []
+    for call in calls:
+        if live.call_id(call) == call_id:
+            return live.describe(call)
+    raise NotFound.of("call", call_id)
+
+
+@router.get(
+    "/extension-states",
+    response_model=ExtensionStates,
+    dependencies=[Depends(require("extensions.read"))],
+    summary="What every extension is doing: idle, ringing, in use, DND, offline",
+)
+async def extension_states(scope: TenantScopeDep, state: StateDep, session: SessionDep) -> Any:
+    engine = for_database(state.db)
+    activity = live.extension_activity(live.tenant_calls(engine.calls, scope.tenant_id)) if engine is not None else {}
+    regs = await _registrations(session, scope.tenant_id)
+    rows = (
+        await session.execute(
+            select(Extension).where(Extension.tenant_id == scope.tenant_id).order_by(Extension.number)
+        )
+    ).scalars()
+    items: list[ExtensionState] = []
+    for ext in rows:
+        current = activity.get(ext.id)
+        if current is None:
+            current = (
+                "disabled" if not ext.enabled else "dnd" if ext.dnd else "offline" if not regs.get(ext.id) else "idle"
+            )
+        rules = [str(r.get("condition")) for r in ext.forwarding or [] if r.get("enabled", True)]
+        items.append(
+            ExtensionState(
+                extension_id=ext.id,
+                number=ext.number,
+                name=ext.name,
+                state=current,
+                dnd=bool(ext.dnd),
+                forwarding=rules,
+                registrations=regs.get(ext.id, 0),
+            )
+        )
+    return {"engine_running": engine is not None, "items": items}
