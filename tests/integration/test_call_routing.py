@@ -403,3 +403,80 @@ def test_live_calls_and_extension_states_while_ringing(pbx: Pbx) -> None:
             assert _finish(uas) == 0
     assert all(c["callee"] != bob["number"] for c in pbx.api("GET", "/calls").json()["items"])
     assert pbx.api("GET", f"/calls/{call['id']}").status_code == 404  # ended calls are in /cdrs
+
+
+def _caller(pbx: Pbx, scenario: str, caller: dict[str, Any], dialled: str) -> subprocess.Popen[str]:
+    args = pbx._sipp(scenario, free_port(), [
+        f"127.0.0.1:{pbx.sip_port}", "-au", caller["sip_username"], "-ap", caller["sip_password"],
+        "-key", "user", caller["sip_username"], "-key", "domain", pbx.tenant["sip_domain"], "-key", "dialled", dialled,
+    ])  # fmt: skip
+    return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True, cwd=pbx.root)
+
+
+def _answered_call(pbx: Pbx, callee: dict[str, Any]) -> dict[str, Any]:
+    deadline = time.monotonic() + 8
+    while True:
+        items = [c for c in pbx.api("GET", "/calls").json()["items"] if c["callee"] == callee["number"]]
+        if items and items[0]["state"] == "up":
+            return dict(items[0])
+        assert time.monotonic() < deadline, items
+        time.sleep(0.1)
+
+
+def test_blind_transfer_through_the_api(pbx: Pbx) -> None:
+    alice, bob, carol = pbx.extension(), pbx.extension(), pbx.extension()
+    with (
+        pbx.callee("callee_answer.xml", pbx.register(bob)) as first,
+        pbx.callee("callee_answer.xml", pbx.register(carol)) as second,
+    ):
+        time.sleep(0.3)
+        with _running(_caller(pbx, "call_uac_long.xml", alice, bob["number"])) as caller:
+            call = _answered_call(pbx, bob)
+            bad = pbx.api("POST", f"/calls/{call['id']}/transfer", json={"destination": "799"})
+            assert bad.status_code == 422, bad.text  # nobody has 799: nothing changes
+            r = pbx.api("POST", f"/calls/{call['id']}/transfer", json={"destination": carol["number"]})
+            assert r.status_code == 202, r.text
+            assert _finish(first) == 0  # bob got the engine's BYE
+            assert _finish(caller) == 0  # alice's call went on and she hung up
+            assert _finish(second) == 0  # carol answered and got the BYE
+    events = [e["type"] for e in _call_events(pbx, call["id"], "call.ended")]
+    tail = events[events.index("call.transferred") :]
+    assert tail == ["call.transferred", "call.ringing", "call.bridged", "call.ended"], events
+    assert pbx.api("POST", f"/calls/{call['id']}/hangup").status_code == 404  # ended: in /cdrs now
+
+
+def test_blind_transfer_by_refer_from_the_phone(pbx: Pbx) -> None:
+    alice, bob, carol = pbx.extension(), pbx.extension(), pbx.extension()
+    with (
+        pbx.callee("callee_refer.xml", pbx.register(bob), ["-key", "target", carol["number"]]) as transferor,
+        pbx.callee("callee_answer.xml", pbx.register(carol)) as target,
+    ):
+        time.sleep(0.3)
+        with _running(_caller(pbx, "call_uac_long.xml", alice, bob["number"])) as caller:
+            assert _finish(transferor) == 0  # 202, NOTIFY 200, then our BYE
+            assert _finish(caller) == 0
+            assert _finish(target) == 0
+    cdr = _cdr_of_call(pbx, number=bob["number"])
+    assert cdr["disposition"] == "answered" and cdr["hangup_by"] == "caller"
+    answered = [leg for leg in cdr["legs"] if leg["kind"] == "sip" and leg["answered"]]
+    assert [leg["extension_id"] for leg in answered] == [bob["id"], carol["id"]]
+
+
+def test_hang_up_through_the_api(pbx: Pbx) -> None:
+    alice, bob = pbx.extension(), pbx.extension()
+    with pbx.callee("callee_timer.xml", pbx.register(bob), ["-key", "interval", "600"]) as callee:
+        time.sleep(0.3)
+        args = pbx._sipp("call_uac_timer.xml", free_port(), [
+            f"127.0.0.1:{pbx.sip_port}", "-au", alice["sip_username"], "-ap", alice["sip_password"],
+            "-key", "user", alice["sip_username"], "-key", "domain", pbx.tenant["sip_domain"],
+            "-key", "dialled", bob["number"], "-key", "interval", "600",
+        ])  # fmt: skip
+        with _running(
+            subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=pbx.root)
+        ) as caller:
+            call = _answered_call(pbx, bob)
+            r = pbx.api("POST", f"/calls/{call['id']}/hangup")
+            assert r.status_code == 200, r.text
+            assert _finish(caller) == 0 and _finish(callee) == 0  # both got the engine's BYE
+    cdr = pbx.cdr(bob)
+    assert cdr["disposition"] == "answered" and cdr["hangup_by"] == "system"

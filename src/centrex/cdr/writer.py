@@ -124,12 +124,14 @@ async def start_call(
     extension_id: str | None,
     trunk_id: str | None,
     at: datetime,
+    cdr_id: str | None = None,
 ) -> str:
-    """Create the call's CDR (``in_progress``) and return its id."""
+    """Create the call's CDR (``in_progress``) and return its id (``cdr_id``: one chosen by the caller, so the call
+    has its id before the row exists)."""
     if direction not in DIRECTIONS:
         raise ValueError(f"direction must be one of {', '.join(sorted(DIRECTIONS))}")
     cdr = Cdr(
-        id=new_id("cdr"),
+        id=cdr_id or new_id("cdr"),
         tenant_id=_text(tenant_id, "tenant_id", 40, required=True),
         call_id=_text(call_id, "call_id", 255, required=True),
         direction=direction,

@@ -255,4 +255,5 @@ PERMISSION_CATALOGUE: tuple[str, ...] = (
     "sip_bans.read",
     "sip_bans.create",
     "sip_bans.delete",
+    "calls.control",
 )

@@ -43,7 +43,7 @@ from centrex.sipguard.store import load_active_bans, persist_ban
 
 log = logging.getLogger("centrex.engine")
 ALLOW = "REGISTER, OPTIONS, ACK"
-ALLOW_CALLS = "REGISTER, OPTIONS, INVITE, ACK, BYE, CANCEL, UPDATE, INFO"
+ALLOW_CALLS = "REGISTER, OPTIONS, INVITE, ACK, BYE, CANCEL, UPDATE, INFO, REFER"
 CACHE_SECONDS = 32.0
 CACHE_MAX = 50_000
 BAN_REFRESH_SECONDS = 3.0

@@ -77,6 +77,7 @@ class Call:
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     answered_at: datetime | None = None
     answered: bool = False
+    transferring: bool = False  # answered, its B side being replaced (blind transfer): branches ring again
     ended: bool = False  # a final answer went to A (unanswered) or a BYE ended the call
     cdr_id: str | None = None
     cdr_task: asyncio.Task[None] | None = None
@@ -92,6 +93,11 @@ class Call:
     @property
     def a_call_id(self) -> str:
         return self.a_invite.call_id or ""
+
+    @property
+    def settled(self) -> bool:
+        """Answered and not being transferred: no more branches are placed or answered for it."""
+        return self.answered and not self.transferring
 
     def pending(self) -> list[Branch]:
         """Branches of the current stage still without a final response."""
@@ -172,7 +178,7 @@ def b_invite(
     headers.add("Contact", contact)
     if asserted:  # towards trunks: the identity the carrier shows and bills (RFC 3325), same as From
         headers.add("P-Asserted-Identity", f"{display}<sip:{caller}@{caller_domain}>")
-    headers.add("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO")
+    headers.add("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO, REFER")
     headers.add("User-Agent", "Centrex")
     if supports_timer(a_invite):  # RFC 4028 end to end: the phones refresh, the engine relays and watches
         headers.add("Supported", "timer")

@@ -37,6 +37,7 @@ from centrex.callflow.snapshot import TenantSnapshot
 from centrex.cdr import writer
 from centrex.db.engine import Database
 from centrex.db.models.sip import SipRegistration
+from centrex.domain.ids import new_id
 from centrex.engine.b2bua import trunks
 from centrex.engine.b2bua.call import (
     Branch,
@@ -86,7 +87,7 @@ from centrex.sip.transport import Source
 from centrex.sip.transport.base import reply
 
 log = logging.getLogger("centrex.engine.b2bua")
-METHODS = frozenset({"INVITE", "ACK", "BYE", "CANCEL", "UPDATE", "INFO"})
+METHODS = frozenset({"INVITE", "ACK", "BYE", "CANCEL", "UPDATE", "INFO", "REFER"})
 RELAYED = frozenset({"INVITE", "UPDATE", "INFO"})  # in-dialog requests passed to the other leg
 LINGER_SECONDS = 32.0  # a call's state outlives its end this long (late retransmissions)
 MAX_STEPS = 8  # call-flow steps one call may go through (forwarding chains)
@@ -103,6 +104,15 @@ def for_database(db: Database) -> B2bua | None:
 
 def _now() -> float:
     return time.monotonic()
+
+
+class ControlError(Exception):
+    """A command on a call that cannot be carried out now (``status``: 409 state, 422 destination)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
 
 
 class B2bua:
@@ -431,7 +441,7 @@ class B2bua:
     # ------------------------------------------------------------------------------------------------ call flow
     async def _execute(self, call: Call, snap: TenantSnapshot, step: dict[str, Any]) -> None:
         """Carry out one resolver step: build its plan and ring it, or answer the caller."""
-        if call.ended or call.answered:
+        if call.ended or call.settled:
             return
         call.hops += 1
         kind = step.get("kind")
@@ -488,7 +498,7 @@ class B2bua:
 
     async def _fallback(self, call: Call, snap: TenantSnapshot, dest: dict[str, Any]) -> bool:
         """Follow a fallback destination (forwarding, no-answer destination); False when it cannot be taken."""
-        if call.hops >= MAX_STEPS or call.ended or call.answered:
+        if call.hops >= MAX_STEPS or call.ended or call.settled:
             return False
         step = resolver.follow(snap, dest, datetime.now(UTC), trace=False).step
         if step.get("kind") in NOT_YET:  # voicemail & co. need media (next issue): the caller hears why it failed
@@ -555,7 +565,7 @@ class B2bua:
 
     async def _next_stage(self, call: Call) -> None:
         """Ring the plan's next stage; when none is left, the plan failed."""
-        if call.ended or call.answered:
+        if call.ended or call.settled:
             return
         if not call.plan.stages:
             status = best_status(b.final or 480 for b in call.stage_branches) if call.stage_branches else 480
@@ -565,7 +575,7 @@ class B2bua:
         call.stage, call.stage_branches = stage, []
         for target in stage.targets:
             branch = await self._place(call, target)
-            if call.ended or call.answered:
+            if call.ended or call.settled:
                 return
             if branch is not None:
                 call.stage_branches.append(branch)
@@ -576,7 +586,7 @@ class B2bua:
         call.ring_timer = asyncio.get_running_loop().call_later(timeout, self._ring_timeout, call, stage)
 
     async def _stage_failed(self, call: Call, timed_out: bool = False) -> None:
-        if call.ended or call.answered:
+        if call.ended or call.settled:
             return
         if call.ring_timer is not None:
             call.ring_timer.cancel()
@@ -590,7 +600,7 @@ class B2bua:
 
     async def _plan_failed(self, call: Call, status: int | None) -> None:
         """Every stage failed (``status`` None: nobody answered in time): follow the step's fallback or answer."""
-        if call.ended or call.answered:
+        if call.ended or call.settled:
             return
         snap, fallbacks = call.on_fail if call.on_fail else (None, {})
         dest = fallbacks.get(outcome_of(status)) if snap is not None else None
@@ -604,7 +614,7 @@ class B2bua:
 
     def _ring_timeout(self, call: Call, stage: Stage) -> None:
         call.ring_timer = None
-        if call.answered or call.ended or call.stage is not stage:
+        if call.settled or call.ended or call.stage is not stage:
             return
         for branch in call.pending():
             self._cancel_branch(branch)
@@ -706,7 +716,7 @@ class B2bua:
             return
         status = response.status
         if status < 200:
-            if status > 100 and not call.ended and not call.answered and not branch.cancelled:
+            if status > 100 and not call.ended and not call.settled and not branch.cancelled:
                 if not branch.ringing:
                     branch.ringing = True
                     self._ringing_event(call, branch)
@@ -768,7 +778,7 @@ class B2bua:
 
     async def _branch_done(self, call: Call, branch: Branch) -> None:
         """A branch failed: when its stage has nothing pending, the stage failed."""
-        if call.ended or call.answered or branch not in call.stage_branches:
+        if call.ended or call.settled or branch not in call.stage_branches:
             return
         if not call.pending():
             await self._stage_failed(call)
@@ -784,9 +794,12 @@ class B2bua:
             log.warning("callee's 2xx cannot make a dialog (Call-ID %s)", branch.call_id)
             return
         branch.final = response.status
-        if call.ended or call.answered:  # too late (cancelled, or another branch won): ACK, then BYE
+        if call.ended or call.settled:  # too late (cancelled, or another branch won): ACK, then BYE
             self._ack_branch(branch, b"", None)
             self._bye_branch(branch)
+            return
+        if call.transferring:
+            await self._transfer_answered(call, branch, response)
             return
         try:
             body = await self._rewrite(call, response.body, "b", call.a_source, offer=not call.a_invite.body)
@@ -795,7 +808,7 @@ class B2bua:
             self._bye_branch(branch)
             self._end_unanswered(call, 502, "Bad Gateway", "failed", 502, "callee", f"callee's SDP: {exc}")
             return
-        if call.ended or call.answered:
+        if call.ended or call.settled:
             self._ack_branch(branch, b"", None)
             self._bye_branch(branch)
             return
@@ -911,6 +924,10 @@ class B2bua:
             return
         found = self._leg_of(request)
         if found is None:
+            old = self.b_calls.get(request.call_id or "")
+            if request.method == "BYE" and old is not None and old[1].dialog is not None and old[1].dialog.terminated:
+                self._respond(tx, reply(request, 200, "OK"))  # a leg we already hung up (a transfer) says goodbye
+                return
             self._respond(tx, reply(request, 481, "Call/Transaction Does Not Exist"))
             return
         call, leg, dialog = found
@@ -922,12 +939,150 @@ class B2bua:
             self._respond(tx, reply(request, 200, "OK"))
             self._hang_up(call, by="caller" if leg == "a" else "callee", source_leg=leg)
             return
+        if request.method == "REFER" and not call.ended:
+            self._serial(call, lambda: self._refer(call, leg, request, tx))
+            return
         if request.method not in RELAYED or call.ended:
             response = reply(request, 501 if not call.ended else 481, "Not Implemented" if not call.ended else "Gone")
-            response.headers.add("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO")
+            response.headers.add("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO, REFER")
             self._respond(tx, response)
             return
         self._serial(call, lambda: self._relay_request(call, leg, request, tx))
+
+    # ------------------------------------------------------------------------------------------------ control
+    async def hang_up(self, call: Call) -> None:
+        """End a call on command (API): an answered one with BYE on both legs, a ringing one with 487 to the caller
+        and CANCEL to its branches (CDR ``cancelled``, hung up by the system)."""
+        if call.ended:
+            raise ControlError(409, "the call has ended")
+        if call.answered:
+            self._hang_up(call, by="system", source_leg=None)
+        else:
+            self._end_unanswered(call, 487, "Request Terminated", "cancelled", 487, "system", "hung up by command")
+
+    async def transfer(self, call: Call, destination: str) -> None:
+        """Blind transfer of an answered call: the caller's side stays, the answered leg is hung up and
+        ``destination`` (dialled as the answering extension would dial it: extension, group, outside number) rings
+        in its place. The caller keeps its media path (the anchor's port towards it does not change), so no
+        re-INVITE goes to it. Needs the media anchored and the caller's offer; a failed transfer ends the call."""
+        snap, step, transferor = await self._prepare_transfer(call, destination)
+        await self._start_transfer(call, snap, step, destination, transferor)
+
+    async def _prepare_transfer(
+        self, call: Call, destination: str
+    ) -> tuple[TenantSnapshot, dict[str, Any], str | None]:
+        """Check that ``call`` can be transferred to ``destination`` (``ControlError`` when not): its step."""
+        if call.ended:
+            raise ControlError(409, "the call has ended")
+        if not call.answered:
+            raise ControlError(409, "the call is not answered yet")
+        if call.transferring:
+            raise ControlError(409, "a transfer of this call is in progress")
+        if call.media is None or not call.a_invite.body:
+            raise ControlError(409, "a transfer needs the media anchored and the caller's SDP offer")
+        if not destination or len(destination) > 64:
+            raise ControlError(422, "the destination must be a number of at most 64 characters")
+        snap = await self.callflow.snapshot(call.tenant_id or "")
+        if snap is None:
+            raise ControlError(409, "the call's tenant is gone")
+        transferor = call.b.target.extension_id if call.b is not None else None
+        step = resolver.resolve_internal(
+            snap, destination, transferor or call.caller_extension_id, datetime.now(UTC), trace=False
+        ).step
+        if step.get("kind") not in ("ring_extension", "ring_group", "external"):
+            _, _, text = refusal(step)
+            raise ControlError(422, f"{destination} cannot be rung: {text or step.get('kind')}")
+        return snap, step, transferor
+
+    async def _start_transfer(
+        self, call: Call, snap: TenantSnapshot, step: dict[str, Any], destination: str, transferor: str | None
+    ) -> None:
+        if call.ended or call.transferring:
+            return
+        old = call.b
+        call.transferring, call.b, call.hops, call.early_sdp_from = True, None, 0, None
+        call.stage, call.stage_branches = None, []
+        if old is not None:
+            self._bye_branch(old)
+        self._cdr(
+            call,
+            lambda cdr_id: writer.call_event(
+                self.db, cdr_id, "call.transferred", destination=destination, transferred_by=transferor
+            ),
+        )
+        await self._execute(call, snap, step)
+
+    async def _transfer_answered(self, call: Call, branch: Branch, response: Response) -> None:
+        """The transfer target answered: it becomes the B leg; the anchor now sends the caller's media to it."""
+        if call.ring_timer is not None:
+            call.ring_timer.cancel()
+            call.ring_timer = None
+        self._ack_branch(branch, b"", None)
+        try:
+            await self._rewrite(call, response.body, "b", call.a_source, offer=False)
+        except SdpError as exc:
+            log.warning("transfer target's SDP unusable (Call-ID %s): %s", call.a_call_id, exc)
+            self._bye_branch(branch)
+            self._hang_up(call, by="system", source_leg=None)
+            return
+        call.transferring, call.b, call.held = False, branch, False
+        for other in call.branches:
+            if other is not branch:
+                self._cancel_branch(other)
+        target = branch.target
+        self._cdr(
+            call,
+            lambda cdr_id: writer.call_event(
+                self.db,
+                cdr_id,
+                "call.bridged",
+                leg=f"b{branch.index}",
+                bridged_extension_id=target.extension_id,
+                bridged_trunk_id=target.trunk_id,
+                bridged_number=target.number or target.label,
+            ),
+        )
+
+    async def _refer(self, call: Call, leg: LegName, request: Request, tx: Transaction) -> None:
+        """A phone's REFER (RFC 3515): the answering side transfers the caller (blind). 202, a NOTIFY with the
+        result (message/sipfrag), then the same transfer as the API's. Attended transfer (Replaces) and a transfer
+        by the calling side are refused with a Warning saying so."""
+        refer_to = request.headers.get("Refer-To") or ""
+        try:
+            uri = parse_uri(parse_addresses([refer_to])[0].uri)
+        except (ParseError, IndexError):
+            self._respond(tx, reply(request, 400, "Bad Request (Refer-To)"))
+            return
+        if "replaces" in refer_to.lower():
+            refused = reply(request, 501, "Not Implemented")
+            refused.headers.add("Warning", warning("attended transfer (Replaces) is not supported yet"))
+            self._respond(tx, refused)
+            return
+        if leg != "b":
+            refused = reply(request, 403, "Forbidden")
+            refused.headers.add("Warning", warning("only the answering side may transfer the call for now"))
+            self._respond(tx, refused)
+            return
+        destination = uri.user if isinstance(uri, SipUri) and uri.user else ""
+        try:
+            snap, step, transferor = await self._prepare_transfer(call, destination)
+        except ControlError as exc:
+            refused = reply(request, 603 if exc.status == 409 else 403, "Decline" if exc.status == 409 else "Forbidden")
+            refused.headers.add("Warning", warning(exc.message))
+            self._respond(tx, refused)
+            return
+        self._respond(tx, reply(request, 202, "Accepted"))
+        dialog, dest = self._other(call, "a")  # the referrer's dialog (leg b): NOTIFY before it is hung up
+        if dialog is not None and dest is not None and not dialog.terminated:
+            notify = dialog.create_request(
+                "NOTIFY",
+                via=self.wire.via(dest),
+                headers=[("Event", "refer"), ("Subscription-State", "terminated;reason=noresource")],
+                body=b"SIP/2.0 200 OK\r\n",
+                content_type="message/sipfrag;version=2.0",
+            )
+            self.send_request(notify, dest)
+        await self._start_transfer(call, snap, step, destination, transferor)
 
     async def _relay_request(self, call: Call, leg: LegName, request: Request, tx: Transaction) -> None:
         """Pass an in-dialog re-INVITE / UPDATE / INFO to the other leg and its responses back."""
@@ -1119,6 +1274,10 @@ class B2bua:
         by: str,
         text: str | None = None,
     ) -> None:
+        if call.transferring and not call.ended:  # the transfer failed: the caller was answered, hang up
+            log.info("transfer of Call-ID %s failed (%d %s): hanging up", call.a_call_id, status, text or reason)
+            self._hang_up(call, by="system", source_leg=None)
+            return
         if call.ended or call.answered:
             return
         call.ended = True
@@ -1139,6 +1298,8 @@ class B2bua:
             return
         call.ended = True
         call.stop_timers()
+        for branch in call.branches:
+            self._cancel_branch(branch)  # a transfer still ringing
         if source_leg != "a":
             self._bye_a(call)
         if source_leg != "b" and call.b is not None:
@@ -1246,10 +1407,11 @@ class B2bua:
     def _start_cdr(self, call: Call, extension_id: str | None, trunk_id: str | None, at: datetime) -> None:
         assert call.tenant_id is not None
         tenant_id = call.tenant_id
+        call.cdr_id = new_id("cdr")  # the call's id from now on (API, events), before the row is written
 
         async def start() -> None:
             try:
-                call.cdr_id = await writer.start_call(
+                await writer.start_call(
                     self.db,
                     tenant_id=tenant_id,
                     call_id=call.a_call_id[:255],
@@ -1261,8 +1423,10 @@ class B2bua:
                     extension_id=extension_id,
                     trunk_id=trunk_id,
                     at=at,
+                    cdr_id=call.cdr_id,
                 )
             except Exception:
+                call.cdr_id = None  # no record: the later writes of the call are skipped
                 log.exception("CDR start failed (Call-ID %s)", call.a_call_id)
 
         call.cdr_task = self._spawn(start())

@@ -14,10 +14,19 @@ from centrex.api.deps import SessionDep, StateDep, TenantScopeDep, require
 from centrex.api.route import CentrexRoute
 from centrex.db.models.extension import Extension
 from centrex.db.models.sip import SipRegistration
-from centrex.domain.errors import NotFound
+from centrex.domain.errors import Conflict, InvalidInput, NotFound
 from centrex.engine import live
-from centrex.engine.b2bua.core import for_database
-from centrex.resources.calls.schemas import CallSummary, ExtensionState, ExtensionStates, LiveCall, LiveCalls
+from centrex.engine.b2bua.call import Call
+from centrex.engine.b2bua.core import B2bua, ControlError, for_database
+from centrex.resources.calls.schemas import (
+    CallSummary,
+    CommandOut,
+    ExtensionState,
+    ExtensionStates,
+    LiveCall,
+    LiveCalls,
+    TransferIn,
+)
 
 TAG = {
     "name": "calls",
@@ -79,6 +88,18 @@ async def call_summary(scope: TenantScopeDep, state: StateDep, session: SessionD
     }
 
 
+def _find(engine: B2bua | None, tenant_id: str, call_id: str) -> tuple[B2bua, Call]:
+    if engine is not None:
+        for call in live.tenant_calls(engine.calls, tenant_id):
+            if live.call_id(call) == call_id:
+                return engine, call
+    raise NotFound.of("call", call_id)
+
+
+def _control_error(exc: ControlError) -> Exception:
+    return Conflict(exc.message) if exc.status == 409 else InvalidInput.field("destination", exc.message)
+
+
 @router.get(
     "/calls/{call_id}",
     response_model=LiveCall,
@@ -87,12 +108,46 @@ async def call_summary(scope: TenantScopeDep, state: StateDep, session: SessionD
     description="404 when no call with this id is in progress in this tenant (ended calls are in `/cdrs`).",
 )
 async def get_live_call(call_id: CallId, scope: TenantScopeDep, state: StateDep) -> Any:
-    engine = for_database(state.db)
-    calls = live.tenant_calls(engine.calls, scope.tenant_id) if engine is not None else []
-    for call in calls:
-        if live.call_id(call) == call_id:
-            return live.describe(call)
-    raise NotFound.of("call", call_id)
+    _, call = _find(for_database(state.db), scope.tenant_id, call_id)
+    return live.describe(call)
+
+
+@router.post(
+    "/calls/{call_id}/hangup",
+    response_model=CommandOut,
+    dependencies=[Depends(require("calls.control"))],
+    summary="Hang up a call",
+    description="An answered call: BYE on both legs (CDR `answered`, hung up by `system`); a ringing one: 487 to "
+    "the caller and CANCEL to its legs (CDR `cancelled`). 404 for a call not in progress in this tenant, 409 "
+    "when it ended meanwhile.",
+)
+async def hang_up_call(call_id: CallId, scope: TenantScopeDep, state: StateDep) -> Any:
+    engine, call = _find(for_database(state.db), scope.tenant_id, call_id)
+    try:
+        await engine.hang_up(call)
+    except ControlError as exc:
+        raise _control_error(exc) from None
+    return {"call_id": call_id, "detail": "hung up"}
+
+
+@router.post(
+    "/calls/{call_id}/transfer",
+    response_model=CommandOut,
+    status_code=202,
+    dependencies=[Depends(require("calls.control"))],
+    summary="Blind-transfer an answered call",
+    description="The caller's side stays; the answered leg is hung up and `destination` (dialled as the answering "
+    "extension would dial it) rings in its place, with its forwarding and fallbacks. Events: `call.transferred`, "
+    "then `call.bridged` when the destination answers; a failed transfer ends the call. 409 when the call is not "
+    "answered, is already being transferred or has no anchored media; 422 when the destination cannot be rung.",
+)
+async def transfer_call(call_id: CallId, body: TransferIn, scope: TenantScopeDep, state: StateDep) -> Any:
+    engine, call = _find(for_database(state.db), scope.tenant_id, call_id)
+    try:
+        await engine.transfer(call, body.destination)
+    except ControlError as exc:
+        raise _control_error(exc) from None
+    return {"call_id": call_id, "detail": f"transferring to {body.destination}"}
 
 
 @router.get(

@@ -74,3 +74,18 @@ class ExtensionState(BaseModel):
 class ExtensionStates(BaseModel):
     engine_running: bool
     items: list[ExtensionState]
+
+
+class TransferIn(BaseModel):
+    destination: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^\+?[0-9*#]+$",
+        description="What the answering extension would dial: an extension, a ring group, an outside number.",
+    )
+
+
+class CommandOut(BaseModel):
+    call_id: str
+    accepted: bool = True
+    detail: str
