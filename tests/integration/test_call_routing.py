@@ -480,3 +480,20 @@ def test_hang_up_through_the_api(pbx: Pbx) -> None:
             assert _finish(caller) == 0 and _finish(callee) == 0  # both got the engine's BYE
     cdr = pbx.cdr(bob)
     assert cdr["disposition"] == "answered" and cdr["hangup_by"] == "system"
+
+
+def test_busy_lamp_subscription_follows_the_extension(pbx: Pbx) -> None:
+    alice, bob, carol = pbx.extension(), pbx.extension(ring_timeout=5), pbx.extension()
+    with pbx.callee("callee_ring.xml", pbx.register(bob)) as phone:
+        args = pbx._sipp("subscribe_blf.xml", free_port(), [
+            f"127.0.0.1:{pbx.sip_port}", "-au", alice["sip_username"], "-ap", alice["sip_password"],
+            "-key", "user", alice["sip_username"], "-key", "domain", pbx.tenant["sip_domain"],
+            "-key", "watched", bob["number"],
+        ])  # fmt: skip
+        with _running(
+            subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=pbx.root)
+        ) as lamp:
+            time.sleep(1.5)  # subscribed, first NOTIFY (idle) answered
+            assert pbx.call("call_uac_unavailable.xml", carol, bob["number"]) == 0  # bob rings 5 s, then 480
+            assert _finish(lamp) == 0  # idle → early → idle, then unsubscribed
+        assert _finish(phone) == 0

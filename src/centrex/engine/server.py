@@ -1,6 +1,7 @@
 """``SipServer``: the SIP listener (UDP + TCP) with the engine's request dispatch: REGISTER to the registrar,
-OPTIONS answered 200 (keep-alive pings, monitoring), INVITE/ACK/BYE/CANCEL and responses to the B2BUA (when a
-call-flow cache is given; else ACK absorbed, responses dropped), other methods 501 for now.
+OPTIONS answered 200 (keep-alive pings, monitoring), INVITE/ACK/BYE/CANCEL/UPDATE/INFO/REFER and responses to the
+B2BUA (when a call-flow cache is given; else ACK absorbed, responses dropped), SUBSCRIBE (dialog package, BLF) to
+``presence``, other methods 501.
 
 REGISTER is a non-INVITE request: its server transaction is reduced to a recent-response cache keyed by the top Via
 branch and sent-by (RFC 3261 §17.2.3), so a retransmission gets the same final response, and one still being
@@ -30,6 +31,7 @@ from centrex.db.uow import UnitOfWork
 from centrex.engine.b2bua import B2bua, Wire
 from centrex.engine.b2bua.core import METHODS as CALL_METHODS
 from centrex.engine.keepalive import KeepAlive
+from centrex.engine.presence import Presence
 from centrex.engine.registrar import Registrar, RegistrarConfig
 from centrex.engine.trunk_registration import TrunkRegistrations
 from centrex.media.anchor import MediaAnchor, make_anchor
@@ -43,7 +45,7 @@ from centrex.sipguard.store import load_active_bans, persist_ban
 
 log = logging.getLogger("centrex.engine")
 ALLOW = "REGISTER, OPTIONS, ACK"
-ALLOW_CALLS = "REGISTER, OPTIONS, INVITE, ACK, BYE, CANCEL, UPDATE, INFO, REFER"
+ALLOW_CALLS = "REGISTER, OPTIONS, INVITE, ACK, BYE, CANCEL, UPDATE, INFO, REFER, SUBSCRIBE"
 CACHE_SECONDS = 32.0
 CACHE_MAX = 50_000
 BAN_REFRESH_SECONDS = 3.0
@@ -152,6 +154,7 @@ class SipServer:
         self.allow = ALLOW_CALLS if self.b2bua is not None else ALLOW
         self.keepalive: KeepAlive | None = None  # OPTIONS pings to bindings, and trunk registration: with the B2BUA
         self.trunks: TrunkRegistrations | None = None
+        self.presence: Presence | None = None  # BLF subscriptions (dialog event package): with the B2BUA
         self.cache = ResponseCache()
         self._ban_lock = asyncio.Lock()
         self._unsaved: list[BanEntry] = []  # bans taken from the guard, not yet stored
@@ -172,9 +175,13 @@ class SipServer:
             self.keepalive.start()
             self.trunks = TrunkRegistrations(self.db, self.b2bua, self.b2bua.wire)
             self.trunks.start()
+            self.presence = Presence(self.registrar, self.b2bua, self.b2bua.callflow)
+            await self.presence.start()
         log.info("SIP listening on udp/tcp %s", self.address)
 
     async def stop(self) -> None:
+        if self.presence is not None:
+            await self.presence.stop()
         if self.trunks is not None:
             await self.trunks.stop()  # un-REGISTERs: before the B2BUA's transactions stop
         if self.keepalive is not None:
@@ -279,6 +286,8 @@ class SipServer:
     async def _dispatch(self, request: Request, source: Source) -> Response | None:
         if request.method == "REGISTER":
             return await self.registrar.handle(request, source)
+        if request.method == "SUBSCRIBE" and self.presence is not None:
+            return await self.presence.handle(request, source)
         if request.method == "OPTIONS":
             response = reply(request, 200, "OK")
             response.headers.add("Allow", self.allow)
