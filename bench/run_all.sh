@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every benchmark on SQLite and on PostgreSQL (the resolver on SQLite); results go to bench/results/*.json
-# (about 8 minutes).
+# (about 25 minutes; the SIP benchmarks also install sip-tester and kamailio when missing).
 # Usage: bench/run_all.sh [--sqlite-only]
 # - installs what is missing first (scripts/setup.sh: the venv, and wrk from scripts/debian-packages.txt)
 # - PostgreSQL: BENCH_PG_URL (default postgresql+asyncpg://postgres@127.0.0.1:5432/postgres) must reach a server
@@ -20,6 +20,9 @@ PY=.venv/bin/python
 bench_pkgs=()
 command -v rtpengine >/dev/null 2>&1 || bench_pkgs+=(rtpengine-daemon)
 command -v cc >/dev/null 2>&1 || bench_pkgs+=(gcc)
+# The SIP benchmarks' load generator (SIPp) and reference (Kamailio: registrar, stateful proxy) are for benchmarks only.
+command -v sipp >/dev/null 2>&1 || bench_pkgs+=(sip-tester)
+command -v kamailio >/dev/null 2>&1 || [ -x /usr/sbin/kamailio ] || bench_pkgs+=(kamailio)
 if [ ${#bench_pkgs[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
@@ -57,6 +60,11 @@ done
 "$PY" bench/resolver.py
 "$PY" bench/sip_parse.py
 "$PY" bench/rtp_relay.py
+# SIP engine against Kamailio (registrar; stateful proxy), and memory per registration / per call (SQLite).
+sip_backends=$(IFS=,; echo "${backends[*]}")
+"$PY" bench/sip_register.py --backends "$sip_backends"
+"$PY" bench/sip_calls.py --backends "$sip_backends"
+"$PY" bench/sip_memory.py
 
 "$PY" - "${backends[@]}" <<'EOF'
 import json, sys
@@ -77,5 +85,16 @@ print(f"  resolver: DID -> first step {r['resolver']['time_condition']['mean_us'
       f" lookup {r['reference_pk_lookup']['mean_us']:.0f} us = {r['ratio']:.3f} (goal < {r['goal_ratio']});"
       f" change visible in {v['in_server_ms']['max']:.0f} ms in-server, {v['other_process_ms']['max']:.0f} ms"
       f" elsewhere {'PASS' if r['passed'] else 'FAIL'}")
+sr = json.loads((results / "sip_register.json").read_text())
+for b, c in sr["centrex"].items():
+    print(f"  sip_register [{b}]: {c['registrations_per_second']:.0f} reg/s vs Kamailio"
+          f" {sr.get('kamailio', {}).get('registrations_per_second', 0):.0f} = {sr['ratio'][b]} (goal >= {sr['goal_ratio']})")
+sc = json.loads((results / "sip_calls.json").read_text())
+for t, c in sc["centrex"].items():
+    print(f"  sip_calls [{t}]: {c['calls_per_second']:.0f} calls/s vs Kamailio"
+          f" {sc.get('kamailio', {}).get('calls_per_second', 0):.0f} = {sc['ratio'][t]} (goal >= {sc['goal_ratio']})")
+sm = json.loads((results / "sip_memory.json").read_text())
+print(f"  sip_memory: {sm['bytes_per_registration']} B per registration (goal < {sm['goal_bytes_per_registration']}),"
+      f" {sm['bytes_per_call']} B per call (goal < {sm['goal_bytes_per_call']}) {'PASS' if sm['passed'] else 'FAIL'}")
 EOF
 echo "run_all: done in $(( $(date +%s) - start ))s"

@@ -35,6 +35,7 @@ from centrex.db.engine import Database
 from centrex.db.models.extension import Extension
 from centrex.db.models.sip import SipRegistration
 from centrex.db.models.tenant import Tenant
+from centrex.db.tracking import Changes
 from centrex.db.uow import UnitOfWork
 from centrex.domain.ids import new_id
 from centrex.engine.events import emit_registration
@@ -57,6 +58,9 @@ from centrex.sipguard.addresses import canonical_ip
 # MD5 first: many phones (and SIPp 3.6) read only the first WWW-Authenticate and support only MD5; clients that
 # prefer SHA-256 (RFC 8760) find it in the second challenge. Both are verified whichever the client picks.
 ALGORITHMS = ("MD5", "SHA-256")
+LOOKUP_TTL = 2.0  # seconds a (domain, user) → tenant/extension lookup is reused
+LOOKUP_MAX = 100_000
+LOOKUP_TABLES = frozenset({"tenants", "extensions"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +119,8 @@ def _clip(text: str | None, limit: int) -> str | None:
 class Registrar:
     def __init__(self, db: Database, config: RegistrarConfig | None = None, *, nonce_secret: bytes | None = None):
         self.db = db
+        self._lookups: dict[tuple[str, str], tuple[float, _Target | None]] = {}
+        db.commit_hooks.append(self._changed)
         self.config = config or RegistrarConfig()
         self.nonces = NonceManager(nonce_secret or secrets.token_bytes(32), lifetime=self.config.nonce_lifetime)
         self.tracker = NonceCountTracker(lifetime=self.config.nonce_lifetime)
@@ -243,7 +249,32 @@ class Registrar:
             raise _Refusal(404, "Not Found")
         return domain, to.user
 
+    def close(self) -> None:
+        """Stop following the database's commits (the server stops)."""
+        if self._changed in self.db.commit_hooks:
+            self.db.commit_hooks.remove(self._changed)
+
+    def _changed(self, changes: Changes) -> None:
+        """A commit in this process touched tenants or extensions: forget every cached credential lookup."""
+        if changes.tables & LOOKUP_TABLES:
+            self._lookups.clear()
+
     async def _lookup(self, domain: str, user: str) -> _Target | None:
+        """The tenant and extension a REGISTER/INVITE names, cached for ``LOOKUP_TTL`` seconds (both messages of a
+        digest exchange, and every refresh, hit the cache); any commit in this process that changes tenants or
+        extensions empties the cache, changes made by other processes apply within the TTL."""
+        key = (domain, user)
+        now = time.monotonic()
+        cached = self._lookups.get(key)
+        if cached is not None and now - cached[0] < LOOKUP_TTL:
+            return cached[1]
+        target = await self._lookup_db(domain, user)
+        if len(self._lookups) >= LOOKUP_MAX:
+            self._lookups.clear()
+        self._lookups[key] = (now, target)
+        return target
+
+    async def _lookup_db(self, domain: str, user: str) -> _Target | None:
         async with self.db.session() as session:
             tenant = (
                 await session.execute(select(Tenant.id, Tenant.status).where(Tenant.sip_domain == domain))

@@ -180,6 +180,7 @@ class SipServer:
         log.info("SIP listening on udp/tcp %s", self.address)
 
     async def stop(self) -> None:
+        self.registrar.close()
         if self.presence is not None:
             await self.presence.stop()
         if self.trunks is not None:

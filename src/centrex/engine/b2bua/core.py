@@ -89,6 +89,7 @@ from centrex.sip.transport.base import reply
 log = logging.getLogger("centrex.engine.b2bua")
 METHODS = frozenset({"INVITE", "ACK", "BYE", "CANCEL", "UPDATE", "INFO", "REFER"})
 RELAYED = frozenset({"INVITE", "UPDATE", "INFO"})  # in-dialog requests passed to the other leg
+TICK_SECONDS = 0.02  # the transaction timers' resolution (see _tick_loop)
 LINGER_SECONDS = 32.0  # a call's state outlives its end this long (late retransmissions)
 MAX_STEPS = 8  # call-flow steps one call may go through (forwarding chains)
 TRUNK_RING_SECONDS = 180.0  # a trunk branch rings at most this long
@@ -167,6 +168,9 @@ class B2bua:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _tick_loop(self) -> None:
+        """Fire due transaction timers. Every pass walks the transaction table, so passes are at least
+        ``TICK_SECONDS`` apart (a burst of messages costs one pass, not one per message); timers fire that much late
+        at most, far inside SIP's tolerances (T1 = 500 ms)."""
         while True:
             self._wake.clear()
             deadline = self.table.next_deadline()
@@ -176,6 +180,7 @@ class B2bua:
             for tx, actions in self.table.tick(_now()):
                 self._run(tx, actions)
             self._check_media(_now())
+            await asyncio.sleep(TICK_SECONDS)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(coro)
