@@ -31,6 +31,7 @@ from centrex.config import Settings
 from centrex.db import migrate
 from centrex.db.engine import Database
 from centrex.engine.server import BAN_REFRESH_SECONDS, start_sip
+from centrex.events.runtime import EventRuntime
 from centrex.logging import configure as configure_logging
 from centrex.resources.media.blobs import install as install_blob_gc
 from centrex.resources.media.blobs import sweep as sweep_orphan_blobs
@@ -39,6 +40,7 @@ from centrex.security.ratelimit import LoginGuard, TokenBuckets
 from centrex.security.secrets import configure_box, load_key
 from centrex.sipguard import GuardConfig
 from centrex.storage.blobs import BlobStore
+from centrex.webhooks.dispatcher import WebhookWorker
 
 log = logging.getLogger("centrex")
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
@@ -92,9 +94,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     tenants = TenantDirectory(settings.principal_cache_seconds)
     response_cache = ResponseCache(settings.response_cache_seconds)
     callflow = CallFlowCache(db)
+    events = EventRuntime(db, settings)  # outbox relay + bus (docs/events.md)
     for component in (auth, tenants, response_cache):
         db.commit_hooks.append(lambda changes, c=component: c.invalidate(changes.tables))
     db.commit_hooks.append(callflow.invalidate)
+    webhooks = WebhookWorker(db, settings) if settings.webhook_worker else None
+    if webhooks is not None:
+        db.commit_hooks.append(webhooks.on_commit)
     state = AppState(
         settings=settings,
         db=db,
@@ -141,12 +147,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sys.stdout.write(_banner(settings, boot.admin_username, boot.generated_password, boot.created, sip_line))
         sys.stdout.flush()
         await callflow.start()
+        await events.start()
         tasks = [
             asyncio.create_task(_every(callflow.poll_interval, callflow.poll)),
             asyncio.create_task(_every(15.0, auth.flush_key_usage)),
             asyncio.create_task(_every(3600.0, purge_idempotency)),
             asyncio.create_task(_every(3600.0, sweep_blobs)),
+            asyncio.create_task(_every(3600.0, events.prune)),
         ]
+        if webhooks is not None:
+            tasks.append(asyncio.create_task(webhooks.run()))
         if sip is not None:
             tasks.append(asyncio.create_task(_every(60.0, sip.purge)))
             tasks.append(asyncio.create_task(_every(BAN_REFRESH_SECONDS, sip.refresh_bans)))
@@ -158,6 +168,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await asyncio.gather(*tasks, return_exceptions=True)
             if sip is not None:
                 await sip.stop()
+            await events.stop()
             await auth.flush_key_usage()
             await db.dispose()
 
@@ -170,6 +181,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.centrex = state
+    app.state.events = events
     for exc_type, handler in HANDLERS.items():
         app.add_exception_handler(exc_type, handler)
     app.add_middleware(

@@ -82,6 +82,28 @@ class Settings(BaseSettings):
     key_rotation_overlap_seconds: int = 3600
     cookie_secure: bool = False
 
+    # Webhooks (centrex.webhooks; docs/webhooks.md)
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Allow webhook URLs on private, loopback, link-local and other non-public addresses "
+        "(on-premise receivers, tests). Off: such targets are refused at subscription and at delivery.",
+    )
+    webhook_worker: bool = Field(default=True, description="Run the webhook fan-out and delivery worker here.")
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, description="Timeout of one delivery attempt.")
+    webhook_max_attempts: int = Field(default=10, ge=1, le=50, description="Attempts per delivery before it fails.")
+    webhook_backoff_base_seconds: float = Field(default=5.0, gt=0, description="First retry delay cap (doubles).")
+    webhook_backoff_max_seconds: float = Field(default=3600.0, gt=0, description="Largest retry delay cap.")
+    webhook_disable_after_failures: int = Field(
+        default=20, ge=1, description="Consecutive failed deliveries after which an endpoint is disabled."
+    )
+    webhook_disable_after_seconds: float = Field(
+        default=86400.0, gt=0, description="An endpoint failing every attempt for this long is disabled."
+    )
+    webhook_lease_seconds: float = Field(
+        default=60.0, gt=0, description="A claimed delivery whose worker died is picked up again after this."
+    )
+    webhook_poll_seconds: float = Field(default=1.0, gt=0, description="How often due retries are looked for.")
+
     # SIP edge guard (centrex.sipguard; docs/sip-security.md)
     sip_guard_auth_failures: int = Field(default=5, ge=1, description="Failed SIP auths per user+IP before a block.")
     sip_guard_auth_window_seconds: float = Field(default=300.0, gt=0)
@@ -188,6 +210,23 @@ class Settings(BaseSettings):
     # NAT keep-alive and trunk registration (centrex.engine)
     sip_keepalive_seconds: float = Field(
         default=30.0, ge=0, description="OPTIONS ping interval to registered contacts (0: no pings)."
+    )
+
+    # Event relay, bus and stream (centrex.events; docs/events.md)
+    nats_url: str | None = Field(
+        default=None, description="NATS server with JetStream (e.g. nats://127.0.0.1:4222); unset: in-process bus."
+    )
+    nats_stream: str = Field(default="CENTREX_EVENTS", description="JetStream stream holding the events.")
+    nats_subject_prefix: str = Field(
+        default="centrex.events", description="Subjects are `<prefix>.<tenant_id>.<event type>`."
+    )
+    events_retention_days: float = Field(
+        default=7.0, gt=0, description="Published outbox events (and the NATS stream) are kept this long (resume)."
+    )
+    events_relay_poll_seconds: float = Field(default=0.15, gt=0, description="Outbox relay poll interval.")
+    events_keepalive_seconds: float = Field(default=15.0, gt=0, description="SSE/WebSocket keep-alive interval.")
+    events_subscriber_queue: int = Field(
+        default=1000, ge=10, description="Events buffered per stream subscriber before it is dropped as too slow."
     )
 
     @field_validator("http")

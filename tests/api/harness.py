@@ -33,7 +33,12 @@ class QueryCounter:
     count: int = 0
     statements: list[str] = field(default_factory=list)
 
-    BACKGROUND = ("SELECT outbox_events.seq, outbox_events.tenant_id, outbox_events.resource_type", "UPDATE api_keys")
+    BACKGROUND = (
+        "SELECT outbox_events.seq, outbox_events.tenant_id, outbox_events.resource_type",
+        "UPDATE api_keys",
+        "UPDATE outbox_events",
+        "SELECT pg_try_advisory_xact_lock",
+    )
 
     def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         if statement.lstrip().startswith(self.BACKGROUND):

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from centrex import __version__
+from centrex.events.catalogue import openapi_components
 from centrex.resources import registry
 
 DESCRIPTION = """\
@@ -53,6 +54,9 @@ def install(app: FastAPI) -> None:
             tags=[*TAGS, *[t for t in registry.tags() if t["name"] not in {x["name"] for x in TAGS}]],
         )
         components = schema.setdefault("components", {})
+        schemas = components.setdefault("schemas", {})
+        for name, event_schema in openapi_components().items():  # the event catalogue (docs/events.md)
+            schemas.setdefault(name, event_schema)
         components["securitySchemes"] = {
             "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
             "bearer": {"type": "http", "scheme": "bearer"},

@@ -92,6 +92,7 @@ def serve(
         access_log=False,
         proxy_headers=False,
         server_header=False,
+        timeout_graceful_shutdown=5,  # event streams never end by themselves: stop waiting for them after 5 s
     )
 
 

@@ -245,6 +245,7 @@ _RESOURCE_ACTIONS: dict[str, tuple[str, ...]] = {
     "contacts": (),
     "registrations": (),
     "cdrs": (),
+    "webhooks": ("rotate", "enable", "test", "replay"),
 }
 PERMISSION_CATALOGUE: tuple[str, ...] = (
     *(f"{res}.{action}" for res, extra in _RESOURCE_ACTIONS.items() for action in (*_CRUD, *extra)),
@@ -256,4 +257,6 @@ PERMISSION_CATALOGUE: tuple[str, ...] = (
     "sip_bans.create",
     "sip_bans.delete",
     "calls.control",
+    "platform.webhooks.read",
+    "platform.webhooks.write",
 )

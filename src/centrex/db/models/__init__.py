@@ -22,6 +22,7 @@ from centrex.db.models.tenant import Tenant
 from centrex.db.models.time_condition import TimeCondition
 from centrex.db.models.user import User
 from centrex.db.models.voicemail import VoicemailBox, VoicemailMessage
+from centrex.db.models.webhooks import Webhook, WebhookAttempt, WebhookCursor, WebhookDelivery
 
 __all__ = [
     "ApiKey",
@@ -56,4 +57,8 @@ __all__ = [
     "User",
     "VoicemailBox",
     "VoicemailMessage",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookCursor",
+    "WebhookDelivery",
 ]

@@ -1,0 +1,1 @@
+"""Webhooks: tenant and system webhook subscriptions, their delivery log, replay and test deliveries."""
