@@ -497,3 +497,17 @@ def test_busy_lamp_subscription_follows_the_extension(pbx: Pbx) -> None:
             assert pbx.call("call_uac_unavailable.xml", carol, bob["number"]) == 0  # bob rings 5 s, then 480
             assert _finish(lamp) == 0  # idle → early → idle, then unsubscribed
         assert _finish(phone) == 0
+
+
+def test_dtmf_sent_through_the_api_reaches_the_phone(pbx: Pbx) -> None:
+    alice, bob = pbx.extension(), pbx.extension()
+    with pbx.callee("callee_dtmf.xml", pbx.register(bob)) as callee:
+        time.sleep(0.3)
+        with _running(_caller(pbx, "call_uac_long.xml", alice, bob["number"])) as caller:
+            call = _answered_call(pbx, bob)
+            bad = pbx.api("POST", f"/calls/{call['id']}/dtmf", json={"digits": "1x"})
+            assert bad.status_code == 422, bad.text
+            r = pbx.api("POST", f"/calls/{call['id']}/dtmf", json={"digits": "1#", "leg": "callee"})
+            assert r.status_code == 200, r.text
+            assert _finish(caller) == 0
+            assert _finish(callee) == 0  # got INFO Signal=1 then Signal=#, each answered

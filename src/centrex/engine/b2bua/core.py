@@ -965,6 +965,38 @@ class B2bua:
         else:
             self._end_unanswered(call, 487, "Request Terminated", "cancelled", 487, "system", "hung up by command")
 
+    async def send_dtmf(self, call: Call, digits: str, leg: LegName, *, duration_ms: int = 160) -> None:
+        """Send ``digits`` to the phone on ``leg`` of an answered call as SIP INFO (``application/dtmf-relay``, the
+        form phones and IVRs accept beside RFC 4733), one INFO per digit, each after the previous one's answer."""
+        if call.ended:
+            raise ControlError(409, "the call has ended")
+        if not call.answered or call.transferring:
+            raise ControlError(409, "the call is not connected")
+        dialog, dest = self._other(call, "b" if leg == "a" else "a")
+        if dialog is None or dest is None:
+            raise ControlError(409, "that leg is not connected")
+        for digit in digits:
+            done: asyncio.Future[Response | None] = asyncio.get_running_loop().create_future()
+            try:
+                info = dialog.create_request(
+                    "INFO",
+                    via=self.wire.via(dest),
+                    body=f"Signal={digit}\r\nDuration={duration_ms}\r\n".encode(),
+                    content_type="application/dtmf-relay",
+                )
+            except DialogError:
+                raise ControlError(409, "the call has ended") from None
+
+            def settle(response: Response | None, future: asyncio.Future[Response | None] = done) -> None:
+                if not future.done() and (response is None or response.status >= 200):  # 1xx: keep waiting
+                    future.set_result(response)
+
+            self.send_request(info, dest, settle)
+            response = await asyncio.wait_for(done, 40)
+            if response is None or response.status >= 300:
+                why = response.status if response is not None else "no answer"
+                raise ControlError(409, f"the phone refused the DTMF INFO ({why})")
+
     async def transfer(self, call: Call, destination: str) -> None:
         """Blind transfer of an answered call: the caller's side stays, the answered leg is hung up and
         ``destination`` (dialled as the answering extension would dial it: extension, group, outside number) rings

@@ -21,6 +21,7 @@ from centrex.engine.b2bua.core import B2bua, ControlError, for_database
 from centrex.resources.calls.schemas import (
     CallSummary,
     CommandOut,
+    DtmfIn,
     ExtensionState,
     ExtensionStates,
     LiveCall,
@@ -185,3 +186,21 @@ async def extension_states(scope: TenantScopeDep, state: StateDep, session: Sess
             )
         )
     return {"engine_running": engine is not None, "items": items}
+
+
+@router.post(
+    "/calls/{call_id}/dtmf",
+    response_model=CommandOut,
+    dependencies=[Depends(require("calls.control"))],
+    summary="Send DTMF digits to one side of an answered call",
+    description="SIP INFO (`application/dtmf-relay`), one per digit, each after the previous one is answered: to "
+    "the `caller` or to the answered `callee` (e.g. to steer a remote IVR). 409 when the call is not connected or "
+    "the phone refuses INFO.",
+)
+async def send_dtmf(call_id: CallId, body: DtmfIn, scope: TenantScopeDep, state: StateDep) -> Any:
+    engine, call = _find(for_database(state.db), scope.tenant_id, call_id)
+    try:
+        await engine.send_dtmf(call, body.digits, "a" if body.leg == "caller" else "b")
+    except ControlError as exc:
+        raise _control_error(exc) from None
+    return {"call_id": call_id, "detail": f"sent {body.digits} to the {body.leg}"}

@@ -89,3 +89,10 @@ class CommandOut(BaseModel):
     call_id: str
     accepted: bool = True
     detail: str
+
+
+class DtmfIn(BaseModel):
+    digits: str = Field(min_length=1, max_length=32, pattern=r"^[0-9*#A-D]+$", description="Digits to send, in order.")
+    leg: Literal["caller", "callee"] = Field(
+        default="callee", description="Whose phone receives them: the caller's or the answered callee's."
+    )
