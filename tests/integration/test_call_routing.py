@@ -511,3 +511,33 @@ def test_dtmf_sent_through_the_api_reaches_the_phone(pbx: Pbx) -> None:
             assert r.status_code == 200, r.text
             assert _finish(caller) == 0
             assert _finish(callee) == 0  # got INFO Signal=1 then Signal=#, each answered
+
+
+def test_click_to_call_rings_the_extension_then_connects_the_destination(pbx: Pbx) -> None:
+    alice, carol = pbx.extension(), pbx.extension()
+    with (
+        pbx.callee("callee_late.xml", pbx.register(alice)) as desk,
+        pbx.callee("callee_answer.xml", pbx.register(carol)) as target,
+    ):
+        time.sleep(0.3)
+        nobody = pbx.api("POST", "/calls", json={"extension_id": pbx.extension()["id"], "destination": carol["number"]})
+        assert nobody.status_code == 409, nobody.text  # no registered phone
+        r = pbx.api("POST", "/calls", json={"extension_id": alice["id"], "destination": carol["number"]})
+        assert r.status_code == 202, r.text
+        call_id = r.json()["call_id"]
+        deadline = time.monotonic() + 10
+        while True:
+            live = pbx.api("GET", f"/calls/{call_id}")
+            assert live.status_code == 200, live.text
+            legs = live.json()["legs"]
+            if any(leg["state"] == "answered" and leg["extension_id"] == carol["id"] for leg in legs):
+                break
+            assert time.monotonic() < deadline, live.json()
+            time.sleep(0.1)
+        assert pbx.api("POST", f"/calls/{call_id}/hangup").status_code == 200
+        assert _finish(desk) == 0  # got an INVITE without SDP, answered with an offer, got the answer in the ACK
+        assert _finish(target) == 0  # got the desk phone's offer (through the anchor), answered, got our BYE
+    events = [e["type"] for e in _call_events(pbx, call_id, "call.ended")]
+    assert events[0] == "call.created" and events[-1] == "call.ended" and "call.bridged" in events, events
+    cdr = pbx.api("GET", "/cdrs", params={"number": carol["number"]}).json()["items"][0]
+    assert cdr["id"] == call_id and cdr["disposition"] == "answered" and cdr["caller_number"] == alice["number"]

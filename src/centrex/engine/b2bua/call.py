@@ -46,7 +46,7 @@ class Branch:
 class Call:
     a_invite: Request
     a_source: Source
-    a_tx: InviteServerTransaction
+    a_tx: InviteServerTransaction | None  # None for a call the engine originated (its A side is our UAC dialog)
     a_tag: str = field(default_factory=new_tag)
     a_dialog: Dialog | None = None
     a_200: Response | None = None
@@ -78,6 +78,7 @@ class Call:
     answered_at: datetime | None = None
     answered: bool = False
     transferring: bool = False  # answered, its B side being replaced (blind transfer): branches ring again
+    originated: bool = False  # click-to-call: the engine rang the A side first (docs/live.md "Originate")
     ended: bool = False  # a final answer went to A (unanswered) or a BYE ended the call
     cdr_id: str | None = None
     cdr_task: asyncio.Task[None] | None = None

@@ -45,6 +45,7 @@ from centrex.engine.b2bua.call import (
     a_response,
     b_invite,
     copy_body,
+    new_tag,
     session_interval,
     supports_timer,
 )
@@ -65,8 +66,8 @@ from centrex.engine.registrar import Registrar
 from centrex.media.anchor import LegName, MediaAnchor
 from centrex.media.rtp import RelayError
 from centrex.sip.dialog import Dialog, DialogError
-from centrex.sip.message import ParseError, Request, Response, SipUri, parse_addresses, parse_uri
-from centrex.sip.sdp import SdpError
+from centrex.sip.message import Headers, ParseError, Request, Response, SipUri, parse_addresses, parse_uri
+from centrex.sip.sdp import Origin, SdpError, SessionDescription, build_answer
 from centrex.sip.transaction import (
     DEFAULT_TIMERS,
     Action,
@@ -240,7 +241,9 @@ class B2bua:
         self._run(tx, tx.receive_request(request, _now()))
         return tx
 
-    def _respond(self, tx: Transaction, response: Response) -> None:
+    def _respond(self, tx: Transaction | None, response: Response) -> None:
+        if tx is None:  # the A side of an originated call: nothing to answer
+            return
         send = getattr(tx, "send_response", None)
         if send is not None:
             with contextlib.suppress(TransactionError):
@@ -327,6 +330,7 @@ class B2bua:
                 return
         result = await self.registrar.authenticate(request, source, caller_uri.host, caller_uri.user or "")
         if result is None:  # the guard: no answer at all (and no more 100 Trying)
+            assert call.a_tx is not None
             self.table.forget(call.a_tx)
             self.routes.pop(call.a_tx.key, None)
             self._forget(call)
@@ -965,6 +969,172 @@ class B2bua:
         else:
             self._end_unanswered(call, 487, "Request Terminated", "cancelled", 487, "system", "hung up by command")
 
+    async def originate(
+        self, tenant_id: str, extension_id: str, destination: str, *, ring_seconds: float = 30.0
+    ) -> Call:
+        """Click-to-call (RFC 3725 with the anchor): ring every phone of the extension with an INVITE without SDP;
+        the first to answer gets an answer pointing at the anchor and is ACKed at once, then ``destination`` (dialled
+        as that extension would dial it) is rung with the phone's offer, exactly like the new side of a transfer.
+        Returns the call (its id is its CDR id); ``ControlError`` when it cannot start."""
+        if self.anchor is None:
+            raise ControlError(409, "originating a call needs media anchoring (the relay or rtpengine)")
+        snap = await self.callflow.snapshot(tenant_id)
+        ext = snap.extensions.get(extension_id) if snap is not None else None
+        if snap is None or ext is None:
+            raise ControlError(404, "no such extension")
+        if not destination or len(destination) > 64:
+            raise ControlError(422, "the destination must be a number of at most 64 characters")
+        step = resolver.resolve_internal(snap, destination, extension_id, datetime.now(UTC), trace=False).step
+        if step.get("kind") not in ("ring_extension", "ring_group", "external"):
+            _, _, text = refusal(step)
+            raise ControlError(422, f"{destination} cannot be rung: {text or step.get('kind')}")
+        phones = await self._bindings(extension_id, str(ext.get("number") or ""))
+        if not phones:
+            raise ControlError(409, "the extension has no registered phone")
+        domain = await self._domain_of(snap)
+        number = str(ext.get("number") or "")
+        call_id = f"{secrets.token_hex(12)}@centrex"
+        # The A side as if the extension had dialled the destination (its offer is filled in when it answers).
+        headers = Headers()
+        headers.add("From", f"<sip:{number}@{domain}>;tag={new_tag()}")
+        headers.add("To", f"<sip:{destination}@{domain}>")
+        headers.add("Call-ID", call_id)
+        headers.add("CSeq", "1 INVITE")
+        synthetic = Request(headers=headers, method="INVITE", uri=f"sip:{destination}@{domain}")
+        assert phones[0].dest is not None
+        call = Call(a_invite=synthetic, a_source=phones[0].dest, a_tx=None)
+        call.originated = True
+        call.tenant_id, call.domain = tenant_id, domain
+        call.caller_extension_id, call.caller_number, call.caller_name = extension_id, number, ext.get("name")
+        call.caller_id = ext.get("external_caller_id_number")
+        call.callee_label = destination
+        if step.get("kind") == "external":
+            call.direction = "outbound"
+            call.caller_id = step.get("caller_id") or call.caller_id
+        self.calls.add(call)
+        planned = snap.dial_plan.get(destination)
+        callee_ext = planned[1] if planned and planned[0] == "extension" else None
+        self._start_cdr(call, extension_id if call.direction == "outbound" else callee_ext, None, datetime.now(UTC))
+        try:
+            call.media = await self.anchor.create_session(call_id, call.a_tag)
+        except RelayError as exc:
+            self._end_originated(call, 503, "failed")
+            raise ControlError(409, f"no media ports: {exc}") from None
+        invites: list[tuple[Request, Source]] = []
+        for phone in phones:
+            assert phone.dest is not None and phone.request_uri is not None
+            ring = Headers()
+            ring.add("Via", self.wire.via(phone.dest))
+            ring.add("Max-Forwards", "70")
+            ring.add("From", f'"{destination}" <sip:{destination}@{domain}>;tag={new_tag()}')
+            ring.add("To", f"<sip:{number}@{domain}>")
+            ring.add("Call-ID", f"{secrets.token_hex(12)}@centrex")
+            ring.add("CSeq", "1 INVITE")
+            ring.add("Contact", self.wire.contact(phone.dest))
+            ring.add("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO, REFER")
+            ring.add("User-Agent", "Centrex")
+            ring.add("Content-Length", "0")
+            invite = Request(headers=ring, method="INVITE", uri=phone.request_uri)
+            invites.append((invite, phone.dest))
+        state: dict[str, Any] = {"pending": len(invites), "statuses": [], "won": False}
+
+        def give_up() -> None:
+            if not state["won"] and not call.ended:
+                for invite, dest in invites:
+                    self.send_request(build_cancel(invite), dest)
+                self._end_originated(call, 408, "no_answer")
+
+        timer = asyncio.get_running_loop().call_later(ring_seconds, give_up)
+        for invite, dest in invites:
+
+            def handler(response: Response | None, invite: Request = invite, dest: Source = dest) -> None:
+                self._serial(
+                    call,
+                    lambda: self._originate_response(call, snap, step, invites, invite, dest, response, state, timer),
+                )
+
+            self.send_request(invite, dest, handler)
+        return call
+
+    async def _originate_response(
+        self,
+        call: Call,
+        snap: TenantSnapshot,
+        step: dict[str, Any],
+        invites: list[tuple[Request, Source]],
+        invite: Request,
+        dest: Source,
+        response: Response | None,
+        state: dict[str, Any],
+        timer: asyncio.TimerHandle,
+    ) -> None:
+        """A response from one of the extension's phones to the originate INVITE."""
+        status = response.status if response is not None else 408
+        if status < 200:
+            return
+        if status >= 300:
+            state["pending"] -= 1
+            state["statuses"].append(status)
+            if state["pending"] <= 0 and not state["won"] and not call.ended:
+                timer.cancel()
+                best = best_status(state["statuses"])
+                self._end_originated(call, best, disposition_of(best))
+            return
+        assert response is not None
+        try:
+            dialog = Dialog.uac(invite, response)
+        except DialogError:
+            return
+        if state["won"] or call.ended:  # another phone answered first, or the call was given up: ACK, BYE
+            self.wire.send(dialog.create_ack(invite.cseq[0], via=self.wire.via(dest)), dest)
+            self._bye(dialog, dest)
+            return
+        state["won"] = True
+        timer.cancel()
+        for other, other_dest in invites:
+            if other is not invite:
+                self.send_request(build_cancel(other), other_dest)
+        offer = response.body
+        try:
+            if not offer:
+                raise SdpError("the phone answered without an SDP offer", status=488)
+            parsed = SessionDescription.parse(offer)
+            origin = Origin("centrex", secrets.randbelow(2**31), 1, "IN", "IP4", "127.0.0.1")
+            # A stand-in answer "from the destination", pointed at the anchor: the phone sends its media there now;
+            # the destination's real answer replaces its address when it answers.
+            standin = build_answer(parsed, address="127.0.0.1", ports=[9] * len(parsed.media), origin=origin)
+            answer = await self._rewrite(call, bytes(standin), "b", dest, offer=False)
+        except SdpError as exc:
+            log.warning("originate: the phone's offer is unusable (Call-ID %s): %s", invite.call_id, exc)
+            self.wire.send(dialog.create_ack(invite.cseq[0], via=self.wire.via(dest)), dest)
+            self._bye(dialog, dest)
+            self._end_originated(call, 488, "failed")
+            return
+        self.wire.send(
+            dialog.create_ack(invite.cseq[0], via=self.wire.via(dest), body=answer, content_type="application/sdp"),
+            dest,
+        )
+        # The phone is the A side now: its offer goes to the destination, its BYE ends the call.
+        call.a_dialog, call.a_source, call.a_tag = dialog, dest, dialog.local_tag
+        call.a_invite.headers.set("Call-ID", dialog.call_id)
+        call.a_invite.body = offer
+        call.a_invite.headers.set("Content-Type", response.headers.get("Content-Type") or "application/sdp")
+        call.answered, call.transferring, call.a_acked = True, True, True
+        self.a_calls[(dialog.call_id, dialog.local_tag)] = call
+        await self._execute(call, snap, step)
+
+    def _end_originated(self, call: Call, status: int, disposition: str) -> None:
+        """The extension's phone never took the originated call."""
+        if call.ended:
+            return
+        call.ended = True
+        call.stop_timers()
+        self._close_media(call)
+        self._end_cdr(
+            call, disposition if disposition in ("busy", "no_answer", "failed") else "failed", status, "callee"
+        )
+        self._linger(call)
+
     async def send_dtmf(self, call: Call, digits: str, leg: LegName, *, duration_ms: int = 160) -> None:
         """Send ``digits`` to the phone on ``leg`` of an answered call as SIP INFO (``application/dtmf-relay``, the
         form phones and IVRs accept beside RFC 4733), one INFO per digit, each after the previous one's answer."""
@@ -1067,6 +1237,16 @@ class B2bua:
             if other is not branch:
                 self._cancel_branch(other)
         target = branch.target
+        if call.originated and call.answered_at is None:
+            call.answered_at = datetime.now(UTC)
+            call.media_from = _now()
+            at = call.answered_at
+            self._cdr(
+                call,
+                lambda cdr_id: writer.answer(
+                    self.db, cdr_id, at, extension_id=target.extension_id, trunk_id=target.trunk_id
+                ),
+            )
         self._cdr(
             call,
             lambda cdr_id: writer.call_event(
@@ -1369,7 +1549,7 @@ class B2bua:
     def _forget(self, call: Call) -> None:
         call.stop_timers()
         self._close_media(call)
-        if self.by_invite.get(call.a_tx.key) is call:
+        if call.a_tx is not None and self.by_invite.get(call.a_tx.key) is call:
             del self.by_invite[call.a_tx.key]
         self.a_calls.pop((call.a_call_id, call.a_tag), None)
         for branch in call.branches:

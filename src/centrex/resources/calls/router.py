@@ -26,6 +26,7 @@ from centrex.resources.calls.schemas import (
     ExtensionStates,
     LiveCall,
     LiveCalls,
+    OriginateIn,
     TransferIn,
 )
 
@@ -204,3 +205,30 @@ async def send_dtmf(call_id: CallId, body: DtmfIn, scope: TenantScopeDep, state:
     except ControlError as exc:
         raise _control_error(exc) from None
     return {"call_id": call_id, "detail": f"sent {body.digits} to the {body.leg}"}
+
+
+@router.post(
+    "/calls",
+    response_model=CommandOut,
+    status_code=202,
+    dependencies=[Depends(require("calls.control"))],
+    summary="Click-to-call: ring an extension, then connect it to a destination",
+    description="Every registered phone of `extension_id` rings (showing the destination as the caller); the first "
+    "to answer is connected to `destination`, dialled as that extension would dial it (its permissions, forwarding "
+    "and routes apply). The answer carries the call's id (its CDR id) to follow it in `/calls`, the events and "
+    "`/cdrs`. 404 for another tenant's extension; 409 when it has no registered phone or media is not anchored; "
+    "422 when the destination cannot be rung.",
+)
+async def originate_call(body: OriginateIn, scope: TenantScopeDep, state: StateDep) -> Any:
+    engine = for_database(state.db)
+    if engine is None:
+        raise Conflict("the SIP engine does not run in this process")
+    try:
+        call = await engine.originate(
+            scope.tenant_id, body.extension_id, body.destination, ring_seconds=float(body.ring_seconds)
+        )
+    except ControlError as exc:
+        if exc.status == 404:
+            raise NotFound.of("extension", body.extension_id) from None
+        raise _control_error(exc) from None
+    return {"call_id": live.call_id(call), "detail": f"ringing the extension, then {body.destination}"}

@@ -96,3 +96,14 @@ class DtmfIn(BaseModel):
     leg: Literal["caller", "callee"] = Field(
         default="callee", description="Whose phone receives them: the caller's or the answered callee's."
     )
+
+
+class OriginateIn(BaseModel):
+    extension_id: str = Field(min_length=1, max_length=40, description="The extension whose phones ring first.")
+    destination: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^\+?[0-9*#]+$",
+        description="What that extension would dial: an extension, a ring group, an outside number.",
+    )
+    ring_seconds: int = Field(default=30, ge=5, le=120, description="How long the extension's phones ring.")
