@@ -541,3 +541,21 @@ def test_click_to_call_rings_the_extension_then_connects_the_destination(pbx: Pb
     assert events[0] == "call.created" and events[-1] == "call.ended" and "call.bridged" in events, events
     cdr = pbx.api("GET", "/cdrs", params={"number": carol["number"]}).json()["items"][0]
     assert cdr["id"] == call_id and cdr["disposition"] == "answered" and cdr["caller_number"] == alice["number"]
+
+
+def test_hold_and_resume_through_the_api(pbx: Pbx) -> None:
+    alice, bob = pbx.extension(), pbx.extension()
+    with pbx.callee("callee_hold_resume.xml", pbx.register(bob)) as callee:
+        time.sleep(0.3)
+        with _running(_caller(pbx, "call_uac_long.xml", alice, bob["number"])) as caller:
+            call = _answered_call(pbx, bob)
+            assert pbx.api("POST", f"/calls/{call['id']}/resume", json={"leg": "callee"}).status_code == 409
+            r = pbx.api("POST", f"/calls/{call['id']}/hold", json={"leg": "callee"})
+            assert r.status_code == 200, r.text
+            assert pbx.api("GET", f"/calls/{call['id']}").json()["state"] == "held"
+            r = pbx.api("POST", f"/calls/{call['id']}/resume", json={"leg": "callee"})
+            assert r.status_code == 200, r.text
+            assert _finish(caller) == 0
+            assert _finish(callee) == 0  # sendonly, then sendrecv, each answered and ACKed
+    events = [e["type"] for e in _call_events(pbx, call["id"], "call.ended")]
+    assert events[-3:] == ["call.held", "call.resumed", "call.ended"], events

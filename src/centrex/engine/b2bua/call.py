@@ -88,6 +88,8 @@ class Call:
     retransmit: asyncio.TimerHandle | None = None
     session_timer: asyncio.TimerHandle | None = None
     held: bool = False  # the media is on hold (the last offer in the call said sendonly/inactive)
+    a_sdp: bytes = b""  # the last SDP the engine sent to the A side (200, or the ACK of an originated call)
+    held_legs: set[str] = field(default_factory=set)  # legs the API put on hold
     session_interval: int | None = None  # RFC 4028 interval agreed for the call (seconds)
     work: asyncio.Task[None] | None = None  # the call's latest serialised handler (responses, relayed requests)
 

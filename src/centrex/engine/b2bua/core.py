@@ -67,7 +67,7 @@ from centrex.media.anchor import LegName, MediaAnchor
 from centrex.media.rtp import RelayError
 from centrex.sip.dialog import Dialog, DialogError
 from centrex.sip.message import Headers, ParseError, Request, Response, SipUri, parse_addresses, parse_uri
-from centrex.sip.sdp import Origin, SdpError, SessionDescription, build_answer
+from centrex.sip.sdp import Direction, Origin, SdpError, SessionDescription, build_answer
 from centrex.sip.transaction import (
     DEFAULT_TIMERS,
     Action,
@@ -850,6 +850,7 @@ class B2bua:
             self._end_unanswered(call, 500, "Server Internal Error", "failed", 500, "system")
             return
         call.a_200 = ok
+        call.a_sdp = ok.body
         self.a_calls[(call.a_call_id, call.a_tag)] = call
         self._respond(call.a_tx, ok)
         if call.a_source.transport == "udp":
@@ -1116,6 +1117,7 @@ class B2bua:
         )
         # The phone is the A side now: its offer goes to the destination, its BYE ends the call.
         call.a_dialog, call.a_source, call.a_tag = dialog, dest, dialog.local_tag
+        call.a_sdp = answer
         call.a_invite.headers.set("Call-ID", dialog.call_id)
         call.a_invite.body = offer
         call.a_invite.headers.set("Content-Type", response.headers.get("Content-Type") or "application/sdp")
@@ -1134,6 +1136,60 @@ class B2bua:
             call, disposition if disposition in ("busy", "no_answer", "failed") else "failed", status, "callee"
         )
         self._linger(call)
+
+    async def hold(self, call: Call, leg: LegName, on: bool) -> None:
+        """Put one side of an answered call on hold (``on``) or take it off: a re-INVITE to that phone with the SDP
+        it last got from us, ``a=sendonly`` (hold: it should not send) or ``a=sendrecv`` (resume), a new ``o=``
+        version; its answer re-points the anchor. Events ``call.held`` / ``call.resumed``."""
+        if call.ended:
+            raise ControlError(409, "the call has ended")
+        if not call.answered or call.transferring or call.b is None:
+            raise ControlError(409, "the call is not connected")
+        if (leg in call.held_legs) == on:
+            raise ControlError(409, "that side is already on hold" if on else "that side is not on hold")
+        dialog, dest = self._other(call, "b" if leg == "a" else "a")
+        base = call.a_sdp if leg == "a" else call.b.invite.body
+        if dialog is None or dest is None or not base:
+            raise ControlError(409, "that side has no media to hold")
+        try:
+            sd = SessionDescription.parse(base)
+        except SdpError:
+            raise ControlError(409, "that side has no usable SDP") from None
+        for media in sd.media:
+            if not media.rejected:
+                media.direction = Direction.SENDONLY if on else Direction.SENDRECV
+        sd.origin.session_version = max(sd.origin.session_version + 1, int(time.time()))
+        body = bytes(sd)
+        done: asyncio.Future[Response | None] = asyncio.get_running_loop().create_future()
+
+        def settle(response: Response | None) -> None:
+            if not done.done() and (response is None or response.status >= 200):
+                done.set_result(response)
+
+        try:
+            reinvite = dialog.create_request(
+                "INVITE", via=self.wire.via(dest), body=body, content_type="application/sdp"
+            )
+        except DialogError:
+            raise ControlError(409, "the call has ended") from None
+        self.send_request(reinvite, dest, settle)
+        response = await asyncio.wait_for(done, 40)
+        if response is None or response.status >= 300:
+            why = response.status if response is not None else "no answer"
+            raise ControlError(409, f"the phone refused the re-INVITE ({why})")
+        self.wire.send(dialog.create_ack(reinvite.cseq[0], via=self.wire.via(dest)), dest)
+        if response.body:
+            with contextlib.suppress(SdpError):  # its answer: where it now sends and receives
+                await self._rewrite(call, response.body, leg, dest, offer=False)
+        if leg == "a":
+            call.a_sdp = body
+        if on:
+            call.held_legs.add(leg)
+        else:
+            call.held_legs.discard(leg)
+        call.held = bool(call.held_legs)
+        event = "call.held" if on else "call.resumed"
+        self._cdr(call, lambda cdr_id: writer.call_event(self.db, cdr_id, event, leg=leg, held_by="api"))
 
     async def send_dtmf(self, call: Call, digits: str, leg: LegName, *, duration_ms: int = 160) -> None:
         """Send ``digits`` to the phone on ``leg`` of an answered call as SIP INFO (``application/dtmf-relay``, the

@@ -24,6 +24,7 @@ from centrex.resources.calls.schemas import (
     DtmfIn,
     ExtensionState,
     ExtensionStates,
+    HoldIn,
     LiveCall,
     LiveCalls,
     OriginateIn,
@@ -232,3 +233,36 @@ async def originate_call(body: OriginateIn, scope: TenantScopeDep, state: StateD
             raise NotFound.of("extension", body.extension_id) from None
         raise _control_error(exc) from None
     return {"call_id": live.call_id(call), "detail": f"ringing the extension, then {body.destination}"}
+
+
+async def _hold(call_id: str, body: HoldIn, scope: TenantScopeDep, state: StateDep, on: bool) -> Any:
+    engine, call = _find(for_database(state.db), scope.tenant_id, call_id)
+    try:
+        await engine.hold(call, "a" if body.leg == "caller" else "b", on)
+    except ControlError as exc:
+        raise _control_error(exc) from None
+    return {"call_id": call_id, "detail": f"{body.leg} {'on hold' if on else 'resumed'}"}
+
+
+@router.post(
+    "/calls/{call_id}/hold",
+    response_model=CommandOut,
+    dependencies=[Depends(require("calls.control"))],
+    summary="Put one side of an answered call on hold",
+    description="A re-INVITE to that phone with `a=sendonly` (it stops sending; music on hold comes with the media "
+    "applications). Event `call.held`. 409 when the call is not connected, that side is already on hold or its phone "
+    "refuses.",
+)
+async def hold_call(call_id: CallId, body: HoldIn, scope: TenantScopeDep, state: StateDep) -> Any:
+    return await _hold(call_id, body, scope, state, True)
+
+
+@router.post(
+    "/calls/{call_id}/resume",
+    response_model=CommandOut,
+    dependencies=[Depends(require("calls.control"))],
+    summary="Take one side of a call off hold",
+    description="A re-INVITE to that phone with `a=sendrecv`. Event `call.resumed`. 409 when that side is not on hold.",
+)
+async def resume_call(call_id: CallId, body: HoldIn, scope: TenantScopeDep, state: StateDep) -> Any:
+    return await _hold(call_id, body, scope, state, False)

@@ -107,3 +107,7 @@ class OriginateIn(BaseModel):
         description="What that extension would dial: an extension, a ring group, an outside number.",
     )
     ring_seconds: int = Field(default=30, ge=5, le=120, description="How long the extension's phones ring.")
+
+
+class HoldIn(BaseModel):
+    leg: Literal["caller", "callee"] = Field(default="caller", description="The side to put on hold or take off.")
