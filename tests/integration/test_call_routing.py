@@ -369,12 +369,7 @@ def test_live_calls_and_extension_states_while_ringing(pbx: Pbx) -> None:
     )
     with pbx.callee("callee_ring.xml", pbx.register(bob)) as uas:
         time.sleep(0.3)
-        args = pbx._sipp("call_uac_unavailable.xml", free_port(), [
-            f"127.0.0.1:{pbx.sip_port}", "-au", alice["sip_username"], "-ap", alice["sip_password"],
-            "-key", "user", alice["sip_username"], "-key", "domain", pbx.tenant["sip_domain"],
-            "-key", "dialled", bob["number"],
-        ])  # fmt: skip
-        caller = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=pbx.root)
+        caller = pbx.start_call("call_uac_unavailable.xml", alice, bob["number"])
         try:
             deadline = time.monotonic() + 5
             while True:
@@ -405,14 +400,6 @@ def test_live_calls_and_extension_states_while_ringing(pbx: Pbx) -> None:
     assert pbx.api("GET", f"/calls/{call['id']}").status_code == 404  # ended calls are in /cdrs
 
 
-def _caller(pbx: Pbx, scenario: str, caller: dict[str, Any], dialled: str) -> subprocess.Popen[str]:
-    args = pbx._sipp(scenario, free_port(), [
-        f"127.0.0.1:{pbx.sip_port}", "-au", caller["sip_username"], "-ap", caller["sip_password"],
-        "-key", "user", caller["sip_username"], "-key", "domain", pbx.tenant["sip_domain"], "-key", "dialled", dialled,
-    ])  # fmt: skip
-    return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True, cwd=pbx.root)
-
-
 def _answered_call(pbx: Pbx, callee: dict[str, Any]) -> dict[str, Any]:
     deadline = time.monotonic() + 8
     while True:
@@ -430,7 +417,7 @@ def test_blind_transfer_through_the_api(pbx: Pbx) -> None:
         pbx.callee("callee_answer.xml", pbx.register(carol)) as second,
     ):
         time.sleep(0.3)
-        with _running(_caller(pbx, "call_uac_long.xml", alice, bob["number"])) as caller:
+        with _running(pbx.start_call("call_uac_long.xml", alice, bob["number"])) as caller:
             call = _answered_call(pbx, bob)
             bad = pbx.api("POST", f"/calls/{call['id']}/transfer", json={"destination": "799"})
             assert bad.status_code == 422, bad.text  # nobody has 799: nothing changes
@@ -452,7 +439,7 @@ def test_blind_transfer_by_refer_from_the_phone(pbx: Pbx) -> None:
         pbx.callee("callee_answer.xml", pbx.register(carol)) as target,
     ):
         time.sleep(0.3)
-        with _running(_caller(pbx, "call_uac_long.xml", alice, bob["number"])) as caller:
+        with _running(pbx.start_call("call_uac_long.xml", alice, bob["number"])) as caller:
             assert _finish(transferor) == 0  # 202, NOTIFY 200, then our BYE
             assert _finish(caller) == 0
             assert _finish(target) == 0
@@ -466,13 +453,8 @@ def test_hang_up_through_the_api(pbx: Pbx) -> None:
     alice, bob = pbx.extension(), pbx.extension()
     with pbx.callee("callee_timer.xml", pbx.register(bob), ["-key", "interval", "600"]) as callee:
         time.sleep(0.3)
-        args = pbx._sipp("call_uac_timer.xml", free_port(), [
-            f"127.0.0.1:{pbx.sip_port}", "-au", alice["sip_username"], "-ap", alice["sip_password"],
-            "-key", "user", alice["sip_username"], "-key", "domain", pbx.tenant["sip_domain"],
-            "-key", "dialled", bob["number"], "-key", "interval", "600",
-        ])  # fmt: skip
         with _running(
-            subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=pbx.root)
+            pbx.start_call("call_uac_timer.xml", alice, bob["number"], ["-key", "interval", "600"])
         ) as caller:
             call = _answered_call(pbx, bob)
             r = pbx.api("POST", f"/calls/{call['id']}/hangup")
@@ -503,7 +485,7 @@ def test_dtmf_sent_through_the_api_reaches_the_phone(pbx: Pbx) -> None:
     alice, bob = pbx.extension(), pbx.extension()
     with pbx.callee("callee_dtmf.xml", pbx.register(bob)) as callee:
         time.sleep(0.3)
-        with _running(_caller(pbx, "call_uac_long.xml", alice, bob["number"])) as caller:
+        with _running(pbx.start_call("call_uac_long.xml", alice, bob["number"])) as caller:
             call = _answered_call(pbx, bob)
             bad = pbx.api("POST", f"/calls/{call['id']}/dtmf", json={"digits": "1x"})
             assert bad.status_code == 422, bad.text
@@ -547,7 +529,7 @@ def test_hold_and_resume_through_the_api(pbx: Pbx) -> None:
     alice, bob = pbx.extension(), pbx.extension()
     with pbx.callee("callee_hold_resume.xml", pbx.register(bob)) as callee:
         time.sleep(0.3)
-        with _running(_caller(pbx, "call_uac_long.xml", alice, bob["number"])) as caller:
+        with _running(pbx.start_call("call_uac_long.xml", alice, bob["number"])) as caller:
             call = _answered_call(pbx, bob)
             assert pbx.api("POST", f"/calls/{call['id']}/resume", json={"leg": "callee"}).status_code == 409
             r = pbx.api("POST", f"/calls/{call['id']}/hold", json={"leg": "callee"})

@@ -73,16 +73,29 @@ class Pbx(TenantPbx):
                 proc.kill()
             proc.wait(timeout=10)
 
-    def call(self, scenario: str, caller: dict[str, Any], dialled: str, extra: list[str] | None = None) -> int:
-        """Run a caller scenario; returns SIPp's exit code."""
-        time.sleep(0.3)  # let a callee SIPp bind its port first
-        args = self._sipp(scenario, free_port(), [
+    def caller_args(
+        self, scenario: str, caller: dict[str, Any], dialled: str, extra: list[str] | None = None
+    ) -> list[str]:
+        """The SIPp command line of a caller scenario from a free port (digest credentials of ``caller``)."""
+        return self._sipp(scenario, free_port(), [
             f"127.0.0.1:{self.sip_port}", "-au", caller["sip_username"], "-ap", caller["sip_password"],
             "-key", "user", caller["sip_username"], "-key", "domain", self.tenant["sip_domain"],
             "-key", "dialled", dialled, *(extra or []),
         ])  # fmt: skip
+
+    def call(self, scenario: str, caller: dict[str, Any], dialled: str, extra: list[str] | None = None) -> int:
+        """Run a caller scenario; returns SIPp's exit code."""
+        time.sleep(0.3)  # let a callee SIPp bind its port first
+        args = self.caller_args(scenario, caller, dialled, extra)
         proc = subprocess.run(args, capture_output=True, text=True, timeout=60, cwd=self.root)
         return proc.returncode
+
+    def start_call(
+        self, scenario: str, caller: dict[str, Any], dialled: str, extra: list[str] | None = None
+    ) -> subprocess.Popen[str]:
+        """Start a caller scenario in the background (a long call the test acts on meanwhile)."""
+        args = self.caller_args(scenario, caller, dialled, extra)
+        return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True, cwd=self.root)
 
 
 def _finish(proc: subprocess.Popen[str]) -> int:

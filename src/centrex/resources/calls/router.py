@@ -4,6 +4,7 @@ Read from the engine's memory (``centrex.engine.live``), never cached; another t
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -12,12 +13,15 @@ from sqlalchemy import func, select
 
 from centrex.api.deps import SessionDep, StateDep, TenantScopeDep, require
 from centrex.api.route import CentrexRoute
+from centrex.api.state import AppState
 from centrex.db.models.extension import Extension
 from centrex.db.models.sip import SipRegistration
 from centrex.domain.errors import Conflict, InvalidInput, NotFound
+from centrex.domain.tenancy import TenantScope
 from centrex.engine import live
 from centrex.engine.b2bua.call import Call
 from centrex.engine.b2bua.core import B2bua, ControlError, for_database
+from centrex.media.anchor import LegName
 from centrex.resources.calls.schemas import (
     CallSummary,
     CommandOut,
@@ -103,6 +107,17 @@ def _control_error(exc: ControlError) -> Exception:
     return Conflict(exc.message) if exc.status == 409 else InvalidInput.field("destination", exc.message)
 
 
+async def _command(
+    call_id: str, scope: TenantScope, state: AppState, command: Callable[[B2bua, Call], Awaitable[None]]
+) -> None:
+    """Run a command on the tenant's call in progress: 404 when there is none, 409/422 from the engine's refusal."""
+    engine, call = _find(for_database(state.db), scope.tenant_id, call_id)
+    try:
+        await command(engine, call)
+    except ControlError as exc:
+        raise _control_error(exc) from None
+
+
 @router.get(
     "/calls/{call_id}",
     response_model=LiveCall,
@@ -125,11 +140,7 @@ async def get_live_call(call_id: CallId, scope: TenantScopeDep, state: StateDep)
     "when it ended meanwhile.",
 )
 async def hang_up_call(call_id: CallId, scope: TenantScopeDep, state: StateDep) -> Any:
-    engine, call = _find(for_database(state.db), scope.tenant_id, call_id)
-    try:
-        await engine.hang_up(call)
-    except ControlError as exc:
-        raise _control_error(exc) from None
+    await _command(call_id, scope, state, lambda engine, call: engine.hang_up(call))
     return {"call_id": call_id, "detail": "hung up"}
 
 
@@ -145,11 +156,7 @@ async def hang_up_call(call_id: CallId, scope: TenantScopeDep, state: StateDep) 
     "answered, is already being transferred or has no anchored media; 422 when the destination cannot be rung.",
 )
 async def transfer_call(call_id: CallId, body: TransferIn, scope: TenantScopeDep, state: StateDep) -> Any:
-    engine, call = _find(for_database(state.db), scope.tenant_id, call_id)
-    try:
-        await engine.transfer(call, body.destination)
-    except ControlError as exc:
-        raise _control_error(exc) from None
+    await _command(call_id, scope, state, lambda engine, call: engine.transfer(call, body.destination))
     return {"call_id": call_id, "detail": f"transferring to {body.destination}"}
 
 
@@ -200,11 +207,8 @@ async def extension_states(scope: TenantScopeDep, state: StateDep, session: Sess
     "the phone refuses INFO.",
 )
 async def send_dtmf(call_id: CallId, body: DtmfIn, scope: TenantScopeDep, state: StateDep) -> Any:
-    engine, call = _find(for_database(state.db), scope.tenant_id, call_id)
-    try:
-        await engine.send_dtmf(call, body.digits, "a" if body.leg == "caller" else "b")
-    except ControlError as exc:
-        raise _control_error(exc) from None
+    leg: LegName = "a" if body.leg == "caller" else "b"
+    await _command(call_id, scope, state, lambda engine, call: engine.send_dtmf(call, body.digits, leg))
     return {"call_id": call_id, "detail": f"sent {body.digits} to the {body.leg}"}
 
 
@@ -236,11 +240,8 @@ async def originate_call(body: OriginateIn, scope: TenantScopeDep, state: StateD
 
 
 async def _hold(call_id: str, body: HoldIn, scope: TenantScopeDep, state: StateDep, on: bool) -> Any:
-    engine, call = _find(for_database(state.db), scope.tenant_id, call_id)
-    try:
-        await engine.hold(call, "a" if body.leg == "caller" else "b", on)
-    except ControlError as exc:
-        raise _control_error(exc) from None
+    leg: LegName = "a" if body.leg == "caller" else "b"
+    await _command(call_id, scope, state, lambda engine, call: engine.hold(call, leg, on))
     return {"call_id": call_id, "detail": f"{body.leg} {'on hold' if on else 'resumed'}"}
 
 
