@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from abc import ABC, abstractmethod
 from typing import cast
 
 from centrex.sip.message import FramingError, ParseError, Request, Response, StreamFramer
@@ -30,7 +31,7 @@ MAX_TCP_CONNECTIONS = 1000
 TCP_IDLE_SECONDS = 600.0
 
 
-class Listener:
+class Listener(ABC):
     """Parsing and dispatch of incoming messages, answers, and the open stream connections by peer (TCP, TLS).
     Subclasses say which transports they serve (``transports``) and how bytes leave (``_write``)."""
 
@@ -45,11 +46,13 @@ class Listener:
         self._streams: dict[tuple[str, int], asyncio.StreamWriter] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
+    @abstractmethod
     async def start(self) -> None:
-        raise NotImplementedError
+        """Bind and accept messages."""
 
+    @abstractmethod
     async def stop(self) -> None:
-        raise NotImplementedError
+        """Close everything this listener opened."""
 
     @property
     def connections(self) -> int:
