@@ -57,7 +57,10 @@ async def test_a_call_between_two_phones_reaches_the_webhook_as_signed_events(tm
     with _pbx(tmp_path) as pbx:
         async with receiving() as receiver:
             r = await asyncio.to_thread(
-                pbx.api, "POST", "/webhooks", json={"url": receiver.url, "event_types": ["call.*", "registration.*"]}
+                pbx.api,
+                "POST",
+                "/webhooks",
+                json={"url": receiver.url, "event_types": ["call.*", "registration.*"], "ordered": True},
             )
             assert r.status_code == 201, r.text
             secret = r.json()["secret"]
@@ -71,8 +74,9 @@ async def test_a_call_between_two_phones_reaches_the_webhook_as_signed_events(tm
             while "call.ended" not in [e["type"] for e in _events(receiver.requests, secret, cdr["id"])]:
                 assert time.monotonic() < deadline, [orjson.loads(x.body)["type"] for x in receiver.requests]
                 await asyncio.sleep(0.1)
-            calls = _events(receiver.requests, secret, cdr["id"])
+            calls = _events(receiver.requests, secret, cdr["id"])  # an ordered endpoint: in event order
             assert [e["type"] for e in calls] == ["call.created", "call.ringing", "call.answered", "call.ended"]
+            assert [e["data"]["seq"] for e in calls] == sorted(e["data"]["seq"] for e in calls)
             ended = calls[-1]["data"]["data"]
             assert ended["disposition"] == "answered" and ended["caller"] == alice["number"]
             assert ended["billable_seconds"] == cdr["billable_seconds"] and ended["hangup_by"] == "caller"
