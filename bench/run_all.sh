@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every benchmark on SQLite and on PostgreSQL (the resolver on SQLite); results go to bench/results/*.json
-# (about 25 minutes; the SIP benchmarks also install sip-tester and kamailio when missing).
+# (about 30 minutes; the SIP benchmarks also install sip-tester and kamailio when missing).
 # Usage: bench/run_all.sh [--sqlite-only]
 # - installs what is missing first (scripts/setup.sh: the venv, and wrk from scripts/debian-packages.txt)
 # - PostgreSQL: BENCH_PG_URL (default postgresql+asyncpg://postgres@127.0.0.1:5432/postgres) must reach a server
@@ -65,6 +65,10 @@ sip_backends=$(IFS=,; echo "${backends[*]}")
 "$PY" bench/sip_register.py --backends "$sip_backends"
 "$PY" bench/sip_calls.py --backends "$sip_backends"
 "$PY" bench/sip_memory.py
+# Event stream fan-out (issue 7): 1,000 WebSocket subscribers over 100 tenants; latency and memory (~2.5 min).
+"$PY" bench/event_stream.py
+# Webhook delivery (100 endpoints) against a plain httpx POST loop to the same receivers (~75 s per backend).
+for backend in "${backends[@]}"; do "$PY" bench/webhooks.py --backend "$backend"; done
 
 "$PY" - "${backends[@]}" <<'EOF'
 import json, sys
@@ -96,5 +100,14 @@ for t, c in sc["centrex"].items():
 sm = json.loads((results / "sip_memory.json").read_text())
 print(f"  sip_memory: {sm['bytes_per_registration']} B per registration (goal < {sm['goal_bytes_per_registration']}),"
       f" {sm['bytes_per_call']} B per call (goal < {sm['goal_bytes_per_call']}) {'PASS' if sm['passed'] else 'FAIL'}")
+es = json.loads((results / "event_stream.json").read_text())["centrex"]
+print(f"  event_stream: {es['subscribers']} subscribers, delivery p99 {es['latency_from_occurred_at_ms']['p99']} ms,"
+      f" {es['bytes_per_subscriber']} B per subscriber, isolation {'OK' if es['isolation']['passed'] else 'BROKEN'}")
+for backend in sys.argv[1:]:
+    w = json.loads((results / f"webhooks-{backend}.json").read_text())
+    ws = w["sustained"] or {}
+    print(f"  {backend:8s} webhooks: {ws.get('deliveries_per_second', 0):.0f} deliveries/s sustained"
+          f" (p50 {ws.get('latency_p50_ms')} ms, p99 {ws.get('latency_p99_ms')} ms) vs {w['reference']['rps']:.0f}"
+          f" POSTs/s = {w['ratio']:.3f} (goal >= {w['goal']}) {'PASS' if w['passed'] else 'FAIL'}")
 EOF
 echo "run_all: done in $(( $(date +%s) - start ))s"

@@ -29,7 +29,9 @@ from centrex.events.bus import Bus, Event, Subscription
 from centrex.events.relay import _COLUMNS
 
 REPLAY_PAGE = 500
-DEDUP_WINDOW = 10_000
+# Ids a stream remembers to drop duplicates: the replay/live seam needs at most the subscriber queue (1,000 by
+# default) plus a relay batch; 2,000 ids cost ≈ 130 KB per subscriber at most (10,000 cost 644 KB, bench/README.md).
+DEDUP_WINDOW = 2_000
 MAX_PATTERNS = 50
 _TYPE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_.*?")
 
@@ -210,7 +212,7 @@ class Feed:
 async def _follow(
     db: Database, sub: Subscription, filt: StreamFilter, after_seq: int | None, keepalive: float
 ) -> AsyncGenerator[Event | None, None]:
-    recent = _Recent()
+    recent = _Recent(max(DEDUP_WINDOW, 2 * sub.maxsize))  # the seam: everything queued while replaying
     try:
         if after_seq is not None:
             cursor = after_seq
