@@ -9,70 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import socket
 from collections.abc import AsyncIterator, Iterator
-from typing import cast
 
 import pytest
 
 from centrex.media.rtp import PortsExhausted, RelayError, RtpRelay, Session, build_rtp, parse_rtp
+from tests.support.udp import HOST, Phone, free_range, open_phone
 
-HOST = "127.0.0.1"
 PAYLOAD = 160  # 20 ms of G.711
 WAIT = 2.0  # seconds: the longest any test waits for something to arrive
 
 
-def free_range(pairs: int) -> tuple[int, int]:
-    """An even-aligned range of ``2 * pairs`` ports that are free right now."""
-    for _ in range(100):
-        base = random.randrange(20000, 60000) & ~1
-        socks: list[socket.socket] = []
-        try:
-            for port in range(base, base + 2 * pairs):
-                sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                socks.append(sock)
-                sock.bind((HOST, port))
-        except OSError:
-            continue
-        finally:
-            for sock in socks:
-                sock.close()
-        return base, base + 2 * pairs - 1
-    raise RuntimeError("no free port range")
-
-
-class Phone(asyncio.DatagramProtocol):
-    """A UDP endpoint that records what it receives (data, source)."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[bytes, tuple[str, int]]] = []
-        self.transport: asyncio.DatagramTransport | None = None
-        self.port = 0
-        self.arrived = asyncio.Event()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.DatagramTransport, transport)
-        self.port = self.transport.get_extra_info("sockname")[1]
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.received.append((data, addr))
-        self.arrived.set()
-
-    def send(self, data: bytes, port: int) -> None:
-        assert self.transport is not None
-        self.transport.sendto(data, (HOST, port))
-
-    async def wait_for(self, count: int) -> None:
-        async with asyncio.timeout(WAIT):
-            while len(self.received) < count:
-                self.arrived.clear()
-                await self.arrived.wait()
-
-
 async def phone(port: int = 0) -> Phone:
-    _, proto = await asyncio.get_running_loop().create_datagram_endpoint(Phone, local_addr=(HOST, port))
-    return proto
+    return await open_phone(WAIT, port)
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@ module), free port ranges, and UDP "phones" that record what they receive."""
 
 from __future__ import annotations
 
-import asyncio
-import random
 import shutil
 import socket
 import subprocess
@@ -12,36 +10,16 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
 
 import pytest
 
 from centrex.media.rtp import build_rtp
 from tests.support.server import free_port
+from tests.support.udp import HOST, Phone, free_range, open_phone
 
-HOST = "127.0.0.1"
 WAIT = 5.0  # seconds: the longest a test waits for a packet (generous: pytest -n 2 on a loaded machine)
 RTPENGINE = shutil.which("rtpengine")
 needs_rtpengine = pytest.mark.skipif(RTPENGINE is None, reason="rtpengine (Debian rtpengine-daemon) is missing")
-
-
-def free_range(pairs: int) -> tuple[int, int]:
-    """An even-aligned range of ``2 * pairs`` UDP ports on 127.0.0.1 that are free right now."""
-    for _ in range(200):
-        base = random.randrange(20000, 60000) & ~1
-        socks: list[socket.socket] = []
-        try:
-            for port in range(base, base + 2 * pairs):
-                sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                socks.append(sock)
-                sock.bind((HOST, port))
-        except OSError:
-            continue
-        finally:
-            for sock in socks:
-                sock.close()
-        return base, base + 2 * pairs - 1
-    raise RuntimeError("no free port range")
 
 
 @dataclass(frozen=True)
@@ -104,38 +82,6 @@ def rtpengine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rtpengine]:
             proc.wait(10)
 
 
-class Phone(asyncio.DatagramProtocol):
-    """A UDP endpoint that records what it receives (data, source)."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[bytes, tuple[str, int]]] = []
-        self.transport: asyncio.DatagramTransport | None = None
-        self.port = 0
-        self.arrived = asyncio.Event()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.DatagramTransport, transport)
-        self.port = self.transport.get_extra_info("sockname")[1]
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.received.append((data, addr))
-        self.arrived.set()
-
-    def send(self, data: bytes, port: int) -> None:
-        assert self.transport is not None
-        self.transport.sendto(data, (HOST, port))
-
-    async def wait_for(self, count: int) -> None:
-        async with asyncio.timeout(WAIT):
-            while len(self.received) < count:
-                self.arrived.clear()
-                await self.arrived.wait()
-
-    def close(self) -> None:
-        if self.transport is not None:
-            self.transport.close()
-
-
 class Phones:
     """Makes phones for a test and closes them after it."""
 
@@ -143,7 +89,7 @@ class Phones:
         self.made: list[Phone] = []
 
     async def new(self, port: int = 0) -> Phone:
-        _, proto = await asyncio.get_running_loop().create_datagram_endpoint(Phone, local_addr=(HOST, port))
+        proto = await open_phone(WAIT, port)
         self.made.append(proto)
         return proto
 

@@ -26,6 +26,7 @@ import secrets
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -106,6 +107,14 @@ def for_database(db: Database) -> B2bua | None:
 
 def _now() -> float:
     return time.monotonic()
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """An in-dialog request the engine sent and its final (2xx) response."""
+
+    request: Request
+    response: Response
 
 
 class ControlError(Exception):
@@ -1160,24 +1169,9 @@ class B2bua:
                 media.direction = Direction.SENDONLY if on else Direction.SENDRECV
         sd.origin.session_version = max(sd.origin.session_version + 1, int(time.time()))
         body = bytes(sd)
-        done: asyncio.Future[Response | None] = asyncio.get_running_loop().create_future()
-
-        def settle(response: Response | None) -> None:
-            if not done.done() and (response is None or response.status >= 200):
-                done.set_result(response)
-
-        try:
-            reinvite = dialog.create_request(
-                "INVITE", via=self.wire.via(dest), body=body, content_type="application/sdp"
-            )
-        except DialogError:
-            raise ControlError(409, "the call has ended") from None
-        self.send_request(reinvite, dest, settle)
-        response = await asyncio.wait_for(done, 40)
-        if response is None or response.status >= 300:
-            why = response.status if response is not None else "no answer"
-            raise ControlError(409, f"the phone refused the re-INVITE ({why})")
-        self.wire.send(dialog.create_ack(reinvite.cseq[0], via=self.wire.via(dest)), dest)
+        reinvite = await self._ask(dialog, dest, "INVITE", body, "application/sdp", "re-INVITE")
+        response = reinvite.response
+        self.wire.send(dialog.create_ack(reinvite.request.cseq[0], via=self.wire.via(dest)), dest)
         if response.body:
             with contextlib.suppress(SdpError):  # its answer: where it now sends and receives
                 await self._rewrite(call, response.body, leg, dest, offer=False)
@@ -1202,26 +1196,30 @@ class B2bua:
         if dialog is None or dest is None:
             raise ControlError(409, "that leg is not connected")
         for digit in digits:
-            done: asyncio.Future[Response | None] = asyncio.get_running_loop().create_future()
-            try:
-                info = dialog.create_request(
-                    "INFO",
-                    via=self.wire.via(dest),
-                    body=f"Signal={digit}\r\nDuration={duration_ms}\r\n".encode(),
-                    content_type="application/dtmf-relay",
-                )
-            except DialogError:
-                raise ControlError(409, "the call has ended") from None
+            body = f"Signal={digit}\r\nDuration={duration_ms}\r\n".encode()
+            await self._ask(dialog, dest, "INFO", body, "application/dtmf-relay", "DTMF INFO")
 
-            def settle(response: Response | None, future: asyncio.Future[Response | None] = done) -> None:
-                if not future.done() and (response is None or response.status >= 200):  # 1xx: keep waiting
-                    future.set_result(response)
+    async def _ask(
+        self, dialog: Dialog, dest: Source, method: str, body: bytes, content_type: str, what: str
+    ) -> _Asked:
+        """Send an in-dialog request of the engine's own and wait for its final response (``ControlError`` when the
+        dialog is gone, the phone does not answer or refuses)."""
+        done: asyncio.Future[Response | None] = asyncio.get_running_loop().create_future()
 
-            self.send_request(info, dest, settle)
-            response = await asyncio.wait_for(done, 40)
-            if response is None or response.status >= 300:
-                why = response.status if response is not None else "no answer"
-                raise ControlError(409, f"the phone refused the DTMF INFO ({why})")
+        def settle(response: Response | None) -> None:
+            if not done.done() and (response is None or response.status >= 200):  # 1xx: keep waiting
+                done.set_result(response)
+
+        try:
+            request = dialog.create_request(method, via=self.wire.via(dest), body=body, content_type=content_type)
+        except DialogError:
+            raise ControlError(409, "the call has ended") from None
+        self.send_request(request, dest, settle)
+        response = await asyncio.wait_for(done, 40)
+        if response is None or response.status >= 300:
+            why = response.status if response is not None else "no answer"
+            raise ControlError(409, f"the phone refused the {what} ({why})")
+        return _Asked(request, response)
 
     async def transfer(self, call: Call, destination: str) -> None:
         """Blind transfer of an answered call: the caller's side stays, the answered leg is hung up and

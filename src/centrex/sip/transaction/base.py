@@ -9,6 +9,7 @@ backwards: an earlier value is read as the latest one seen. Once Terminated, a t
 from __future__ import annotations
 
 import secrets
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import ClassVar
@@ -85,7 +86,7 @@ class TransactionKey:
 _NEVER = float("inf")
 
 
-class Transaction:
+class Transaction(ABC):
     """Base of the four state machines: ``key``, ``state``, ``request``, ``reliable`` and the timers."""
 
     is_invite: ClassVar[bool]
@@ -126,9 +127,9 @@ class Transaction:
             actions.extend(self._on_timer(name, now))
         return actions
 
+    @abstractmethod
     def transport_error(self, now: float) -> list[Action]:
         """The transport failed to send one of our messages (§17.1.4, §17.2.4)."""
-        raise NotImplementedError
 
     # -- for the subclasses ---------------------------------------------------------------------------------------
 
@@ -156,5 +157,5 @@ class Transaction:
         self._deadlines.clear()
         return [Terminated()]
 
-    def _on_timer(self, name: str, now: float) -> list[Action]:
-        raise NotImplementedError
+    @abstractmethod
+    def _on_timer(self, name: str, now: float) -> list[Action]: ...

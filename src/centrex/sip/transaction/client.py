@@ -13,6 +13,7 @@ The transition tables below say which state an event leads to; an event missing 
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import ClassVar
 
 from centrex.sip.message.headers import Headers
@@ -145,14 +146,14 @@ class ClientTransaction(Transaction):
         previous, self.state = self.state, target
         return self._enter(previous, event, now, response)
 
-    def _event_of(self, response: Response) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def _event_of(self, response: Response) -> str: ...
 
-    def _on_start(self, now: float) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _on_start(self, now: float) -> None: ...
 
-    def _enter(self, previous: State, event: str, now: float, response: Response | None) -> list[Action]:
-        raise NotImplementedError
+    @abstractmethod
+    def _enter(self, previous: State, event: str, now: float, response: Response | None) -> list[Action]: ...
 
 
 class InviteClientTransaction(ClientTransaction):

@@ -14,6 +14,7 @@ The transition tables below say which state an event leads to; an event missing 
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import ClassVar
 
 from centrex.sip.message.headers import Headers
@@ -121,14 +122,14 @@ class ServerTransaction(Transaction):
         previous, self.state = self.state, target
         return self._enter(previous, event, now, message)
 
-    def _event_of(self, response: Response) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def _event_of(self, response: Response) -> str: ...
 
     def _on_start(self, now: float) -> None:
         pass
 
-    def _enter(self, previous: State, event: str, now: float, message: Request | Response | None) -> list[Action]:
-        raise NotImplementedError
+    @abstractmethod
+    def _enter(self, previous: State, event: str, now: float, message: Request | Response | None) -> list[Action]: ...
 
     def _latest(self) -> list[Action]:
         response = self.final or self.provisional
